@@ -1,0 +1,23 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.api.health import healthz, readyz
+from workflows.api.actions import ActionListView
+
+api_patterns = [
+    path("", include("accounts.api.urls")),
+    path("", include("tenants.api.urls")),
+    path("", include("workflows.api.urls")),
+    path("actions/", ActionListView.as_view(), name="action-list"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+]
+
+handler404 = "core.api.exceptions.json_not_found"
+handler500 = "core.api.exceptions.json_server_error"

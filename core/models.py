@@ -1,0 +1,50 @@
+"""Abstract bases every Workflows model builds on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+from django.conf import settings
+from django.db import models
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+
+class BaseModel(models.Model):
+    """Audit fields. `created_by`/`updated_by` are set by services from the actor, never the body."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class TenantQuerySet(models.QuerySet):
+    """Querysets of tenant-owned rows: say which tenant, or say `.unscoped()` on purpose."""
+
+    def for_tenant(self, tenant: Tenant | int) -> Self:
+        tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+        return self.filter(tenant_id=tenant_id)
+
+    def unscoped(self) -> Self:
+        """Cross-tenant access, for platform code only (migrations, staff tools, benchmarks)."""
+        return self.all()
+
+
+class TenantScopedModel(BaseModel):
+    """A row owned by one tenant. `tenant_id` lives on the row itself, never only via a join."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+
+    objects: Any = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

@@ -1,0 +1,61 @@
+"""Workflow and step serializers. Field names follow seed 1 exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from workflows.engine.registry import registry
+from workflows.models import Step, Workflow
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Step
+        fields = ["id", "workflow", "name", "order", "action", "config",
+                  "created_at", "updated_at", "created_by", "updated_by"]
+        read_only_fields = fields
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    steps = StepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "tenant", "name", "description", "is_active", "code", "transfer_type",
+                  "steps", "created_at", "updated_at", "created_by", "updated_by"]
+        read_only_fields = fields
+
+
+class WorkflowInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    code = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]+$", max_length=64, required=False, allow_null=True, allow_blank=True,
+        error_messages={"invalid": "Use letters, digits, '_', '-' and '.' only."},
+    )
+    transfer_type = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]*$", max_length=32, required=False, allow_blank=True,
+        error_messages={"invalid": "Use letters, digits, '_', '-' and '.' only."},
+    )
+
+
+class StepInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    order = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    action = serializers.CharField(max_length=64)
+    config = serializers.JSONField(required=False)
+
+    def validate_action(self, value: str) -> str:
+        if registry.get(value) is None:
+            raise serializers.ValidationError(
+                f"Unknown action '{value}'. Known actions: {', '.join(registry.keys())}."
+            )
+        return value
+
+    def validate_config(self, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return value

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from workflows.api.views import StepViewSet, WorkflowViewSet
+
+workflow_list = WorkflowViewSet.as_view({"get": "list", "post": "create"})
+workflow_detail = WorkflowViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+step_list = StepViewSet.as_view({"get": "list", "post": "create"})
+step_detail = StepViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
+urlpatterns = [
+    path("tenants/<int:tenant_id>/workflows/", workflow_list, name="workflow-list"),
+    path("tenants/<int:tenant_id>/workflows/<int:pk>/", workflow_detail, name="workflow-detail"),
+    path("workflows/<int:workflow_id>/steps/", step_list, name="step-list"),
+    path("workflows/<int:workflow_id>/steps/<int:pk>/", step_detail, name="step-detail"),
+]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class WorkflowsConfig(AppConfig):
+    name = "workflows"
+    label = "workflows"
+    verbose_name = "Workflows"
+
+    def ready(self) -> None:
+        from workflows.engine import actions  # noqa: F401  (registers the built-in actions)

@@ -1,0 +1,118 @@
+"""Built-in actions and their config shapes (DESIGN §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Role
+from workflows.engine.registry import (
+    ActionKind,
+    ActionSpec,
+    EmptyConfigSerializer,
+    StrictSerializer,
+    register_action,
+)
+
+
+class ApproversSerializer(StrictSerializer):
+    security_group = serializers.IntegerField(min_value=1, required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, min_length=1, max_length=100
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of 'security_group', 'role' or 'users'."
+            )
+        return attrs
+
+
+class ApprovalConfigSerializer(StrictSerializer):
+    approvers = ApproversSerializer()
+    rule = serializers.ChoiceField(choices=["any", "all", "quorum"], default="any")
+    quorum = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    allow_self_approval = serializers.BooleanField(default=False)
+    due_in_hours = serializers.IntegerField(min_value=1, max_value=24 * 365, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("rule") == "quorum" and "quorum" not in attrs:
+            raise serializers.ValidationError({"quorum": ["Required when rule is 'quorum'."]})
+        if attrs.get("rule") != "quorum" and "quorum" in attrs:
+            raise serializers.ValidationError({"quorum": ["Only allowed when rule is 'quorum'."]})
+        users = attrs["approvers"].get("users")
+        if users and attrs.get("rule") == "quorum" and attrs["quorum"] > len(users):
+            raise serializers.ValidationError(
+                {"quorum": ["Cannot exceed the number of named approvers."]}
+            )
+        return attrs
+
+
+class EmailRecipientsSerializer(StrictSerializer):
+    emails = serializers.ListField(
+        child=serializers.EmailField(), required=False, min_length=1, max_length=50
+    )
+    security_group = serializers.IntegerField(min_value=1, required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                "Give exactly one of 'emails', 'security_group' or 'role'."
+            )
+        return attrs
+
+
+class SendEmailConfigSerializer(StrictSerializer):
+    to = EmailRecipientsSerializer()
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=10000)
+
+
+class WebhookConfigSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=2000)
+    timeout_s = serializers.IntegerField(min_value=1, max_value=60, default=10)
+    max_attempts = serializers.IntegerField(min_value=1, max_value=20, default=5)
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("Only http and https URLs are allowed.")
+        return value
+
+
+class CheckSafetyFormSerializer(StrictSerializer):
+    risk_level = serializers.ChoiceField(choices=["low", "medium", "high", "critical"])
+
+
+class VerifyContactFormSerializer(StrictSerializer):
+    contact_verified = serializers.BooleanField()
+
+
+APPROVAL = register_action(ActionSpec(
+    key="approval", kind=ActionKind.HUMAN, label="Approval",
+    description="Eligible approvers approve or reject; rule any, all or quorum.",
+    config_serializer=ApprovalConfigSerializer, decisions=("approve", "reject"),
+))
+register_action(ActionSpec(
+    key="check_safety", kind=ActionKind.HUMAN, label="Check safety",
+    description="A person assesses the risk level.",
+    config_serializer=EmptyConfigSerializer, form_serializer=CheckSafetyFormSerializer,
+))
+register_action(ActionSpec(
+    key="verify_contact", kind=ActionKind.HUMAN, label="Verify contact",
+    description="A person confirms the contact details.",
+    config_serializer=EmptyConfigSerializer, form_serializer=VerifyContactFormSerializer,
+))
+register_action(ActionSpec(
+    key="send_email", kind=ActionKind.AUTOMATED, label="Send email",
+    description="Sends a templated email to addresses, a security group or a role.",
+    config_serializer=SendEmailConfigSerializer,
+))
+register_action(ActionSpec(
+    key="webhook", kind=ActionKind.AUTOMATED, label="Webhook",
+    description="POSTs signed JSON to a URL, with retries.",
+    config_serializer=WebhookConfigSerializer,
+))
