@@ -41,8 +41,9 @@ def other_admin(make_user, other_tenant):
 
 def obtain_token(user: User) -> str:
     client = APIClient()
-    response = client.post("/api/auth/token/", {"email": user.email, "password": PASSWORD},
-                           format="json")
+    response = client.post(
+        "/api/auth/token/", {"email": user.email, "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 200, response.content
     return response.json()["access"]
 

@@ -17,31 +17,49 @@ def _check_password(password: str, user: User | None = None) -> None:
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        raise ValidationFailed(" ".join(exc.messages), "password_invalid",
-                               field="password") from exc
+        raise ValidationFailed(
+            " ".join(exc.messages), "password_invalid", field="password"
+        ) from exc
 
 
-def user_create(*, tenant: Tenant | None, email: str, password: str, role: str = Role.AGENT,
-                full_name: str = "", is_staff: bool = False, actor: User | None = None) -> User:
+def user_create(
+    *,
+    tenant: Tenant | None,
+    email: str,
+    password: str,
+    role: str = Role.AGENT,
+    full_name: str = "",
+    is_staff: bool = False,
+    actor: User | None = None,
+) -> User:
     email = email.strip().lower()
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role '{role}'. Roles: {', '.join(Role.values)}.",
-                               field="role")
+        raise ValidationFailed(
+            f"Unknown role '{role}'. Roles: {', '.join(Role.values)}.", field="role"
+        )
     candidate = User(email=email, full_name=full_name, tenant=tenant, role=role)
     _check_password(password, candidate)
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, tenant=tenant,
-                                            role=role, full_name=full_name, is_staff=is_staff)
+            return User.objects.create_user(
+                email=email,
+                password=password,
+                tenant=tenant,
+                role=role,
+                full_name=full_name,
+                is_staff=is_staff,
+            )
     except IntegrityError as exc:
-        raise ValidationFailed("A user with this email already exists.", "unique",
-                               field="email") from exc
+        raise ValidationFailed(
+            "A user with this email already exists.", "unique", field="email"
+        ) from exc
 
 
 def user_update(*, tenant: Tenant, user: User, data: dict[str, Any], actor: User) -> User:
     changes = {k: v for k, v in data.items() if k in ("full_name", "role", "is_active", "email")}
-    if user.pk == actor.pk and (changes.get("is_active") is False
-                                or changes.get("role", Role.ADMIN) != Role.ADMIN):
+    if user.pk == actor.pk and (
+        changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+    ):
         raise ValidationFailed("You cannot demote or deactivate yourself.", "self_lockout")
     if "email" in changes:
         changes["email"] = changes["email"].strip().lower()
@@ -56,8 +74,9 @@ def user_update(*, tenant: Tenant, user: User, data: dict[str, Any], actor: User
                 user.set_password(password)
             user.save()
     except IntegrityError as exc:
-        raise ValidationFailed("A user with this email already exists.", "unique",
-                               field="email") from exc
+        raise ValidationFailed(
+            "A user with this email already exists.", "unique", field="email"
+        ) from exc
     return user
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class BaseModel(models.Model):
-    """Audit fields. `created_by`/`updated_by` are set by services from the actor, never the body."""
+    """Audit fields, set by services from the actor, never from the request body."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

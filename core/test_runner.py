@@ -9,8 +9,9 @@ from typing import Any
 
 
 class PytestRunner:
-    def __init__(self, verbosity: int = 1, failfast: bool = False, keepdb: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, verbosity: int = 1, failfast: bool = False, keepdb: bool = False, **kwargs: Any
+    ) -> None:
         self.verbosity = verbosity
         self.failfast = failfast
         self.keepdb = keepdb
@@ -40,4 +41,4 @@ class PytestRunner:
         # A child process: this one has already configured Django with other settings.
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
         sys.stdout.flush()
-        return subprocess.call([sys.executable, "-m", "pytest", *argv], env=env)
+        return subprocess.call([sys.executable, "-m", "pytest", *argv], env=env)  # noqa: S603

@@ -19,8 +19,9 @@ def tenant_create(*, name: str, slug: str | None = None, is_active: bool = True)
         with transaction.atomic():
             return Tenant.objects.create(name=name, slug=slug, is_active=is_active)
     except IntegrityError as exc:
-        raise ValidationFailed(f"A tenant with slug '{slug}' already exists.", "unique",
-                               field="slug") from exc
+        raise ValidationFailed(
+            f"A tenant with slug '{slug}' already exists.", "unique", field="slug"
+        ) from exc
 
 
 def tenant_update(*, tenant: Tenant, data: dict[str, Any]) -> Tenant:
@@ -31,6 +32,7 @@ def tenant_update(*, tenant: Tenant, data: dict[str, Any]) -> Tenant:
                 setattr(tenant, key, value)
             tenant.save()
     except IntegrityError as exc:
-        raise ValidationFailed(f"A tenant with slug '{changes.get('slug')}' already exists.",
-                               "unique", field="slug") from exc
+        raise ValidationFailed(
+            f"A tenant with slug '{changes.get('slug')}' already exists.", "unique", field="slug"
+        ) from exc
     return tenant

@@ -7,7 +7,7 @@ from core.models import TenantScopedModel
 
 
 class Workflow(TenantScopedModel):
-    """A definition. With `code` and `transfer_type` it is the approvals seed's workflow template."""
+    """A definition; with `code` and `transfer_type` it is the seed's workflow template."""
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
@@ -19,7 +19,8 @@ class Workflow(TenantScopedModel):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "code"], condition=Q(code__isnull=False),
+                fields=["tenant", "code"],
+                condition=Q(code__isnull=False),
                 name="workflow_code_unique_per_tenant",
             ),
         ]
@@ -46,7 +47,8 @@ class Step(TenantScopedModel):
         constraints = [
             # Deferred so that two steps can swap orders inside one transaction.
             models.UniqueConstraint(
-                fields=["tenant", "workflow", "order"], name="step_order_unique_per_workflow",
+                fields=["tenant", "workflow", "order"],
+                name="step_order_unique_per_workflow",
                 deferrable=models.Deferrable.DEFERRED,
             ),
         ]

@@ -28,15 +28,29 @@ def _check_code_free(*, tenant: Tenant, code: str | None, exclude_id: int | None
         )
 
 
-def workflow_create(*, tenant: Tenant, name: str, description: str = "", is_active: bool = True,
-                    code: str | None = None, transfer_type: str = "", actor: User) -> Workflow:
+def workflow_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    description: str = "",
+    is_active: bool = True,
+    code: str | None = None,
+    transfer_type: str = "",
+    actor: User,
+) -> Workflow:
     code = code or None
     try:
         with transaction.atomic():
             _check_code_free(tenant=tenant, code=code)
             return Workflow.objects.create(
-                tenant=tenant, name=name, description=description, is_active=is_active,
-                code=code, transfer_type=transfer_type, created_by=actor, updated_by=actor,
+                tenant=tenant,
+                name=name,
+                description=description,
+                is_active=is_active,
+                code=code,
+                transfer_type=transfer_type,
+                created_by=actor,
+                updated_by=actor,
             )
     except IntegrityError as exc:  # a concurrent create took the code between check and insert
         raise ValidationFailed(
@@ -44,8 +58,9 @@ def workflow_create(*, tenant: Tenant, name: str, description: str = "", is_acti
         ) from exc
 
 
-def workflow_update(*, tenant: Tenant, workflow: Workflow, data: dict[str, Any],
-                    actor: User) -> Workflow:
+def workflow_update(
+    *, tenant: Tenant, workflow: Workflow, data: dict[str, Any], actor: User
+) -> Workflow:
     changes = {k: v for k, v in data.items() if k in WORKFLOW_FIELDS}
     if "code" in changes:
         changes["code"] = changes["code"] or None
@@ -60,7 +75,8 @@ def workflow_update(*, tenant: Tenant, workflow: Workflow, data: dict[str, Any],
     except IntegrityError as exc:
         raise ValidationFailed(
             f"A workflow with code '{changes.get('code')}' already exists in this tenant.",
-            "unique", field="code",
+            "unique",
+            field="code",
         ) from exc
     return workflow
 
@@ -81,20 +97,35 @@ def _check_order_free(*, workflow: Workflow, order: int, exclude_id: int | None 
         clash = clash.exclude(pk=exclude_id)
     if clash.exists():
         raise ValidationFailed(
-            f"Order {order} is already used by another step of this workflow.", "unique",
+            f"Order {order} is already used by another step of this workflow.",
+            "unique",
             field="order",
         )
 
 
-def step_create(*, tenant: Tenant, workflow: Workflow, name: str, order: int, action: str,
-                config: dict[str, Any] | None = None, actor: User) -> Step:
+def step_create(
+    *,
+    tenant: Tenant,
+    workflow: Workflow,
+    name: str,
+    order: int,
+    action: str,
+    config: dict[str, Any] | None = None,
+    actor: User,
+) -> Step:
     clean_config = registry.validate_config(action, config, context={"tenant": tenant})
     with transaction.atomic():
         workflow = _lock_workflow(tenant=tenant, workflow=workflow)
         _check_order_free(workflow=workflow, order=order)
         return Step.objects.create(
-            tenant=tenant, workflow=workflow, name=name, order=order, action=action,
-            config=clean_config, created_by=actor, updated_by=actor,
+            tenant=tenant,
+            workflow=workflow,
+            name=name,
+            order=order,
+            action=action,
+            config=clean_config,
+            created_by=actor,
+            updated_by=actor,
         )
 
 

@@ -33,8 +33,9 @@ class UserCreateInputSerializer(serializers.Serializer):
 
 class UserUpdateInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, required=False)
-    password = serializers.CharField(max_length=128, write_only=True, required=False,
-                                     trim_whitespace=False)
+    password = serializers.CharField(
+        max_length=128, write_only=True, required=False, trim_whitespace=False
+    )
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
@@ -54,8 +55,9 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
         if tenant is not None and not tenant.is_active:
             from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
-            raise AuthenticationFailed(self.error_messages["no_active_account"],
-                                       "no_active_account")
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
         return data
 
 

@@ -8,9 +8,16 @@ urlpatterns = [
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/me/", MeView.as_view(), name="me"),
-    path("tenants/<int:tenant_id>/users/",
-         TenantUserViewSet.as_view({"get": "list", "post": "create"}), name="tenant-user-list"),
-    path("tenants/<int:tenant_id>/users/<int:pk>/",
-         TenantUserViewSet.as_view({"get": "retrieve", "patch": "partial_update",
-                                    "delete": "destroy"}), name="tenant-user-detail"),
+    path(
+        "tenants/<int:tenant_id>/users/",
+        TenantUserViewSet.as_view({"get": "list", "post": "create"}),
+        name="tenant-user-list",
+    ),
+    path(
+        "tenants/<int:tenant_id>/users/<int:pk>/",
+        TenantUserViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="tenant-user-detail",
+    ),
 ]

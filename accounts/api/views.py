@@ -81,12 +81,21 @@ TENANT_PARAM = OpenApiParameter("tenant_id", int, OpenApiParameter.PATH)
 @extend_schema_view(
     list=extend_schema(parameters=[TENANT_PARAM]),
     retrieve=extend_schema(parameters=[TENANT_PARAM]),
-    create=extend_schema(parameters=[TENANT_PARAM], request=UserCreateInputSerializer,
-                         responses={201: UserSerializer}),
-    partial_update=extend_schema(parameters=[TENANT_PARAM], request=UserUpdateInputSerializer,
-                                 responses={200: UserSerializer}),
-    destroy=extend_schema(parameters=[TENANT_PARAM], responses={204: None},
-                          description="Deactivates the user (history keeps their name)."),
+    create=extend_schema(
+        parameters=[TENANT_PARAM],
+        request=UserCreateInputSerializer,
+        responses={201: UserSerializer},
+    ),
+    partial_update=extend_schema(
+        parameters=[TENANT_PARAM],
+        request=UserUpdateInputSerializer,
+        responses={200: UserSerializer},
+    ),
+    destroy=extend_schema(
+        parameters=[TENANT_PARAM],
+        responses={204: None},
+        description="Deactivates the user (history keeps their name).",
+    ),
 )
 class TenantUserViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     """`/api/tenants/{tenant_id}/users/`."""
@@ -114,8 +123,9 @@ class TenantUserViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         user = selectors.user_get(tenant=self.tenant, user_id=pk)
         data = UserUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_update(tenant=self.tenant, user=user, data=dict(data.validated_data),
-                                    actor=request.user)
+        user = services.user_update(
+            tenant=self.tenant, user=user, data=dict(data.validated_data), actor=request.user
+        )
         return Response(UserSerializer(user).data)
 
     def destroy(self, request: Request, tenant_id: int, pk: int) -> Response:

@@ -9,7 +9,9 @@ from .base import *  # noqa: E402,F403
 from .base import DATABASES  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise RuntimeError("The test suite runs on PostgreSQL only: set DATABASE_URL to a postgres:// URL")
+    raise RuntimeError(
+        "The test suite runs on PostgreSQL only: set DATABASE_URL to a postgres:// URL"
+    )
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

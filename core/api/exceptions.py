@@ -48,7 +48,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         view = context.get("view")
         logger.exception(
-            "unhandled error in %s", type(view).__name__ if view else "view",
+            "unhandled error in %s",
+            type(view).__name__ if view else "view",
             extra={"path": getattr(request, "path", "")},
         )
         response = Response(

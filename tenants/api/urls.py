@@ -4,6 +4,9 @@ from tenants.api.views import TenantViewSet
 
 urlpatterns = [
     path("tenants/", TenantViewSet.as_view({"get": "list", "post": "create"}), name="tenant-list"),
-    path("tenants/<int:pk>/", TenantViewSet.as_view(
-        {"get": "retrieve", "put": "update", "patch": "partial_update"}), name="tenant-detail"),
+    path(
+        "tenants/<int:pk>/",
+        TenantViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"}),
+        name="tenant-detail",
+    ),
 ]

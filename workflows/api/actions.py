@@ -29,8 +29,11 @@ class ActionListView(APIView):
     def get(self, request: Request) -> Response:
         items = [
             {
-                "key": spec.key, "kind": str(spec.kind), "label": spec.label,
-                "description": spec.description, "decisions": list(spec.decisions),
+                "key": spec.key,
+                "kind": str(spec.kind),
+                "label": spec.label,
+                "description": spec.description,
+                "decisions": list(spec.decisions),
                 "config_fields": list(spec.config_serializer().fields),
                 "form_fields": list(spec.form_serializer().fields) if spec.form_serializer else [],
             }

@@ -13,8 +13,18 @@ from workflows.models import Step, Workflow
 class StepSerializer(serializers.ModelSerializer):
     class Meta:
         model = Step
-        fields = ["id", "workflow", "name", "order", "action", "config",
-                  "created_at", "updated_at", "created_by", "updated_by"]
+        fields = [
+            "id",
+            "workflow",
+            "name",
+            "order",
+            "action",
+            "config",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+        ]
         read_only_fields = fields
 
 
@@ -23,8 +33,20 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = ["id", "tenant", "name", "description", "is_active", "code", "transfer_type",
-                  "steps", "created_at", "updated_at", "created_by", "updated_by"]
+        fields = [
+            "id",
+            "tenant",
+            "name",
+            "description",
+            "is_active",
+            "code",
+            "transfer_type",
+            "steps",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+        ]
         read_only_fields = fields
 
 
@@ -33,11 +55,18 @@ class WorkflowInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     code = serializers.RegexField(
-        r"^[A-Za-z0-9_.-]+$", max_length=64, required=False, allow_null=True, allow_blank=True,
+        r"^[A-Za-z0-9_.-]+$",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
         error_messages={"invalid": "Use letters, digits, '_', '-' and '.' only."},
     )
     transfer_type = serializers.RegexField(
-        r"^[A-Za-z0-9_.-]*$", max_length=32, required=False, allow_blank=True,
+        r"^[A-Za-z0-9_.-]*$",
+        max_length=32,
+        required=False,
+        allow_blank=True,
         error_messages={"invalid": "Use letters, digits, '_', '-' and '.' only."},
     )
 

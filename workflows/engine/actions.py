@@ -91,28 +91,51 @@ class VerifyContactFormSerializer(StrictSerializer):
     contact_verified = serializers.BooleanField()
 
 
-APPROVAL = register_action(ActionSpec(
-    key="approval", kind=ActionKind.HUMAN, label="Approval",
-    description="Eligible approvers approve or reject; rule any, all or quorum.",
-    config_serializer=ApprovalConfigSerializer, decisions=("approve", "reject"),
-))
-register_action(ActionSpec(
-    key="check_safety", kind=ActionKind.HUMAN, label="Check safety",
-    description="A person assesses the risk level.",
-    config_serializer=EmptyConfigSerializer, form_serializer=CheckSafetyFormSerializer,
-))
-register_action(ActionSpec(
-    key="verify_contact", kind=ActionKind.HUMAN, label="Verify contact",
-    description="A person confirms the contact details.",
-    config_serializer=EmptyConfigSerializer, form_serializer=VerifyContactFormSerializer,
-))
-register_action(ActionSpec(
-    key="send_email", kind=ActionKind.AUTOMATED, label="Send email",
-    description="Sends a templated email to addresses, a security group or a role.",
-    config_serializer=SendEmailConfigSerializer,
-))
-register_action(ActionSpec(
-    key="webhook", kind=ActionKind.AUTOMATED, label="Webhook",
-    description="POSTs signed JSON to a URL, with retries.",
-    config_serializer=WebhookConfigSerializer,
-))
+APPROVAL = register_action(
+    ActionSpec(
+        key="approval",
+        kind=ActionKind.HUMAN,
+        label="Approval",
+        description="Eligible approvers approve or reject; rule any, all or quorum.",
+        config_serializer=ApprovalConfigSerializer,
+        decisions=("approve", "reject"),
+    )
+)
+register_action(
+    ActionSpec(
+        key="check_safety",
+        kind=ActionKind.HUMAN,
+        label="Check safety",
+        description="A person assesses the risk level.",
+        config_serializer=EmptyConfigSerializer,
+        form_serializer=CheckSafetyFormSerializer,
+    )
+)
+register_action(
+    ActionSpec(
+        key="verify_contact",
+        kind=ActionKind.HUMAN,
+        label="Verify contact",
+        description="A person confirms the contact details.",
+        config_serializer=EmptyConfigSerializer,
+        form_serializer=VerifyContactFormSerializer,
+    )
+)
+register_action(
+    ActionSpec(
+        key="send_email",
+        kind=ActionKind.AUTOMATED,
+        label="Send email",
+        description="Sends a templated email to addresses, a security group or a role.",
+        config_serializer=SendEmailConfigSerializer,
+    )
+)
+register_action(
+    ActionSpec(
+        key="webhook",
+        kind=ActionKind.AUTOMATED,
+        label="Webhook",
+        description="POSTs signed JSON to a URL, with retries.",
+        config_serializer=WebhookConfigSerializer,
+    )
+)

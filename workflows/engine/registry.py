@@ -28,8 +28,10 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {key: ["Unknown key. Allowed: " + ", ".join(sorted(self.fields)) + "."]
-                     for key in unknown}
+                    {
+                        key: ["Unknown key. Allowed: " + ", ".join(sorted(self.fields)) + "."]
+                        for key in unknown
+                    }
                 )
         return super().to_internal_value(data)
 
@@ -77,8 +79,9 @@ class ActionRegistry:
     def all(self) -> list[ActionSpec]:
         return [self._actions[k] for k in self.keys()]
 
-    def validate_config(self, key: str, config: Any, *, context: dict[str, Any] | None = None
-                        ) -> dict[str, Any]:
+    def validate_config(
+        self, key: str, config: Any, *, context: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Returns the cleaned config, or raises ValidationError keyed by `action`/`config`."""
         spec = self.get(key)
         if spec is None:

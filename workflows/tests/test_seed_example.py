@@ -11,9 +11,11 @@ class WorkflowAPITest(TestCase):
     def setUp(self):
         self.tenant = TenantFactory()
         user = UserFactory(tenant=self.tenant, role=Role.ADMIN)
-        token = APIClient().post(
-            "/api/auth/token/", {"email": user.email, "password": PASSWORD}, format="json"
-        ).json()["access"]
+        token = (
+            APIClient()
+            .post("/api/auth/token/", {"email": user.email, "password": PASSWORD}, format="json")
+            .json()["access"]
+        )
         self.client = APIClient()
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 

@@ -19,9 +19,11 @@ def step_url(workflow, pk=None):
 
 
 def test_seed_curl_bodies_create_workflow_and_step(admin_client, tenant, admin):
-    response = admin_client.post(wf_url(tenant), {"name": "Crisis Response",
-                                                  "description": "For survivor support"},
-                                 format="json")
+    response = admin_client.post(
+        wf_url(tenant),
+        {"name": "Crisis Response", "description": "For survivor support"},
+        format="json",
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "Crisis Response"
@@ -33,12 +35,19 @@ def test_seed_curl_bodies_create_workflow_and_step(admin_client, tenant, admin):
     workflow = Workflow.objects.get(pk=body["id"])
     assert workflow.tenant_id == tenant.id
 
-    response = admin_client.post(step_url(workflow), {"name": "Assess Risk", "order": 1,
-                                                      "action": "check_safety"}, format="json")
+    response = admin_client.post(
+        step_url(workflow),
+        {"name": "Assess Risk", "order": 1, "action": "check_safety"},
+        format="json",
+    )
     assert response.status_code == 201
     step = response.json()
     assert (step["name"], step["order"], step["action"], step["workflow"]) == (
-        "Assess Risk", 1, "check_safety", workflow.id)
+        "Assess Risk",
+        1,
+        "check_safety",
+        workflow.id,
+    )
     assert Step.objects.get(pk=step["id"]).tenant_id == tenant.id
 
 
@@ -62,8 +71,10 @@ def test_workflow_list_is_paginated_ordered_and_filterable(admin_client, tenant,
     assert body["count"] == 2
     assert [w["id"] for w in body["results"]] == [first.id, second.id]
     assert admin_client.get(wf_url(tenant) + "?is_active=false").json()["count"] == 1
-    assert admin_client.get(wf_url(tenant) + "?transfer_type=FAR").json()["results"][0]["id"] \
+    assert (
+        admin_client.get(wf_url(tenant) + "?transfer_type=FAR").json()["results"][0]["id"]
         == first.id
+    )
     assert admin_client.get(wf_url(tenant) + "?search=bet").json()["results"][0]["id"] == second.id
     page = admin_client.get(wf_url(tenant) + "?page_size=1&page=2").json()
     assert [w["id"] for w in page["results"]] == [second.id]
@@ -73,9 +84,11 @@ def test_workflow_list_is_paginated_ordered_and_filterable(admin_client, tenant,
 def test_workflow_put_patch_delete(admin_client, tenant):
     workflow = WorkflowFactory(tenant=tenant, name="Old")
     StepFactory(workflow=workflow)
-    response = admin_client.put(wf_url(tenant, workflow.id),
-                                {"name": "New", "description": "d", "is_active": False},
-                                format="json")
+    response = admin_client.put(
+        wf_url(tenant, workflow.id),
+        {"name": "New", "description": "d", "is_active": False},
+        format="json",
+    )
     assert response.status_code == 200
     workflow.refresh_from_db()
     assert (workflow.name, workflow.description, workflow.is_active) == ("New", "d", False)
@@ -100,9 +113,11 @@ def test_step_get_put_patch_delete(admin_client, tenant):
     workflow = WorkflowFactory(tenant=tenant)
     step = StepFactory(workflow=workflow, order=0)
     assert admin_client.get(step_url(workflow, step.id)).json()["id"] == step.id
-    response = admin_client.put(step_url(workflow, step.id),
-                                {"name": "Verify", "order": 3, "action": "verify_contact"},
-                                format="json")
+    response = admin_client.put(
+        step_url(workflow, step.id),
+        {"name": "Verify", "order": 3, "action": "verify_contact"},
+        format="json",
+    )
     assert response.status_code == 200
     step.refresh_from_db()
     assert (step.name, step.order, step.action) == ("Verify", 3, "verify_contact")
@@ -122,9 +137,11 @@ def test_step_of_another_workflow_is_404(admin_client, tenant):
 def test_step_config_is_validated_and_stored(admin_client, tenant):
     workflow = WorkflowFactory(tenant=tenant)
     config = {"approvers": {"role": "SUPERVISOR"}, "rule": "quorum", "quorum": 2}
-    response = admin_client.post(step_url(workflow), {"name": "Approve", "order": 0,
-                                                      "action": "approval", "config": config},
-                                 format="json")
+    response = admin_client.post(
+        step_url(workflow),
+        {"name": "Approve", "order": 0, "action": "approval", "config": config},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     stored = Step.objects.get(pk=response.json()["id"]).config
     assert stored["approvers"] == {"role": "SUPERVISOR"}
@@ -169,13 +186,29 @@ BAD_STEPS = [
     ({"name": "s", "order": 0, "action": "check_safety", "config": [1]}, "config"),
     ({"name": "s", "order": 0, "action": "check_safety", "config": {"x": 1}}, "config"),
     ({"name": "s", "order": 0, "action": "approval", "config": {}}, "config"),
-    ({"name": "s", "order": 0, "action": "approval",
-      "config": {"approvers": {"role": "KING"}}}, "config"),
-    ({"name": "s", "order": 0, "action": "approval",
-      "config": {"approvers": {"role": "ADMIN"}, "rule": "quorum"}}, "config"),
+    (
+        {"name": "s", "order": 0, "action": "approval", "config": {"approvers": {"role": "KING"}}},
+        "config",
+    ),
+    (
+        {
+            "name": "s",
+            "order": 0,
+            "action": "approval",
+            "config": {"approvers": {"role": "ADMIN"}, "rule": "quorum"},
+        },
+        "config",
+    ),
     ({"name": "s", "order": 0, "action": "webhook", "config": {"url": "ftp://x"}}, "config"),
-    ({"name": "s", "order": 0, "action": "send_email",
-      "config": {"to": {"emails": ["nope"]}, "subject": "s", "body": "b"}}, "config"),
+    (
+        {
+            "name": "s",
+            "order": 0,
+            "action": "send_email",
+            "config": {"to": {"emails": ["nope"]}, "subject": "s", "body": "b"},
+        },
+        "config",
+    ),
 ]
 
 
@@ -190,8 +223,9 @@ def test_bad_step_is_400_naming_the_field(admin_client, tenant, payload, field):
 
 def test_unknown_action_error_lists_known_actions(admin_client, tenant):
     workflow = WorkflowFactory(tenant=tenant)
-    response = admin_client.post(step_url(workflow), {"name": "s", "order": 0,
-                                                      "action": "teleport"}, format="json")
+    response = admin_client.post(
+        step_url(workflow), {"name": "s", "order": 0, "action": "teleport"}, format="json"
+    )
     message = response.json()["action"][0]
     assert "teleport" in message
     assert "send_email" in message
@@ -201,8 +235,9 @@ def test_unknown_action_error_lists_known_actions(admin_client, tenant):
 def test_duplicate_order_is_400(admin_client, tenant):
     workflow = WorkflowFactory(tenant=tenant)
     StepFactory(workflow=workflow, order=1)
-    response = admin_client.post(step_url(workflow), {"name": "s", "order": 1,
-                                                      "action": "check_safety"}, format="json")
+    response = admin_client.post(
+        step_url(workflow), {"name": "s", "order": 1, "action": "check_safety"}, format="json"
+    )
     assert response.status_code == 400
     assert "order" in response.json()
     assert Step.objects.filter(workflow=workflow).count() == 1
@@ -211,19 +246,19 @@ def test_duplicate_order_is_400(admin_client, tenant):
 def test_duplicate_code_is_400(admin_client, tenant, other_tenant):
     WorkflowFactory(tenant=tenant, code="FAR_WF_V1")
     WorkflowFactory(tenant=other_tenant, code="SAME")
-    response = admin_client.post(wf_url(tenant), {"name": "n", "code": "FAR_WF_V1"},
-                                 format="json")
+    response = admin_client.post(wf_url(tenant), {"name": "n", "code": "FAR_WF_V1"}, format="json")
     assert response.status_code == 400
     assert "code" in response.json()
     # Codes are per tenant: another tenant's code is free here.
-    assert admin_client.post(wf_url(tenant), {"name": "n", "code": "SAME"},
-                             format="json").status_code == 201
+    assert (
+        admin_client.post(wf_url(tenant), {"name": "n", "code": "SAME"}, format="json").status_code
+        == 201
+    )
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1,2", b"\xff\xfe"])
 def test_malformed_json_is_400(admin_client, tenant, body):
-    response = admin_client.generic("POST", wf_url(tenant), body,
-                                     content_type="application/json")
+    response = admin_client.generic("POST", wf_url(tenant), body, content_type="application/json")
     assert response.status_code == 400
     assert "detail" in response.json()
 
@@ -234,8 +269,9 @@ def test_body_that_is_not_an_object_is_400(admin_client, tenant):
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_workflow_list_query_count_is_constant(admin_client, tenant, count,
-                                               django_assert_num_queries):
+def test_workflow_list_query_count_is_constant(
+    admin_client, tenant, count, django_assert_num_queries
+):
     for _ in range(count):
         workflow = WorkflowFactory(tenant=tenant)
         StepFactory(workflow=workflow, order=0)
@@ -247,8 +283,7 @@ def test_workflow_list_query_count_is_constant(admin_client, tenant, count,
 
 
 @pytest.mark.parametrize("count", [1, 50])
-def test_step_list_query_count_is_constant(admin_client, tenant, count,
-                                           django_assert_num_queries):
+def test_step_list_query_count_is_constant(admin_client, tenant, count, django_assert_num_queries):
     workflow = WorkflowFactory(tenant=tenant)
     for order in range(count):
         StepFactory(workflow=workflow, order=order)

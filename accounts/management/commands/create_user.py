@@ -19,8 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--password", required=True)
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--full-name", default="")
-        parser.add_argument("--group", action="append", default=[],
-                            help="security group name (created if missing); repeatable")
+        parser.add_argument(
+            "--group",
+            action="append",
+            default=[],
+            help="security group name (created if missing); repeatable",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -31,9 +35,13 @@ class Command(BaseCommand):
             raise CommandError("--group needs the approvals app installed")
         try:
             with transaction.atomic():
-                user = user_create(tenant=tenant, email=options["email"],
-                                   password=options["password"], role=options["role"],
-                                   full_name=options["full_name"])
+                user = user_create(
+                    tenant=tenant,
+                    email=options["email"],
+                    password=options["password"],
+                    role=options["role"],
+                    full_name=options["full_name"],
+                )
                 if options["group"]:
                     from approvals.services import group_add_member_by_name
 

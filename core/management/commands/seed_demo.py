@@ -17,8 +17,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             summary = seed_demo(log=lambda msg: self.stdout.write(f"  {msg}"))
         tenant = summary["tenant"]
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo tenant '{tenant.name}' (id {tenant.pk}, slug '{tenant.slug}') is ready."))
-        self.stdout.write("Logins (POST /api/auth/token/ with {\"email\", \"password\"}):")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo tenant '{tenant.name}' (id {tenant.pk}, slug '{tenant.slug}') is ready."
+            )
+        )
+        self.stdout.write('Logins (POST /api/auth/token/ with {"email", "password"}):')
         for user in summary["users"]:
             self.stdout.write(f"  {user.role:<10} {user.email:<32} password: {DEMO_PASSWORD}")
