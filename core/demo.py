@@ -7,6 +7,8 @@ from typing import Any
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from approvals import services as approval_services
+from approvals.models import SecurityGroup, WorkflowAssignment
 from tenants.models import Tenant
 from workflows import services as workflow_services
 from workflows.models import Workflow
@@ -17,6 +19,16 @@ DEMO_USERS = [
     ("admin@demo.example", Role.ADMIN, "Ada Admin"),
     ("agent@demo.example", Role.AGENT, "Alex Agent"),
     ("viewer@demo.example", Role.VIEWER, "Vic Viewer"),
+    # Approvers are SUPERVISORs: they read everything and act on tasks (DESIGN §4).
+    ("approver1@demo.example", Role.SUPERVISOR, "April Approver"),
+    ("approver2@demo.example", Role.SUPERVISOR, "Abe Approver"),
+]
+APPROVER_EMAILS = ("approver1@demo.example", "approver2@demo.example")
+FINANCE_GROUP = "Finance Team"
+# (code, name, description, execution_order in Finance Team's chain)
+APPROVAL_WORKFLOWS = [
+    ("FAR_WF_V1", "FAR Approval Workflow", "First approval of a FAR transfer.", 1),
+    ("FAR_WF_REVIEW", "Secondary Review Workflow", "Second look at a FAR transfer.", 2),
 ]
 INTAKE_STEPS = [
     ("Verify Contact", "verify_contact", {}),
@@ -85,6 +97,35 @@ def _workflow(
     return workflow
 
 
+def _finance_group(tenant: Tenant, admin: User, approvers: list[User],
+                   log: Callable[[str], None]) -> SecurityGroup:
+    group = SecurityGroup.objects.for_tenant(tenant).filter(name=FINANCE_GROUP).first()
+    if group is None:
+        group = approval_services.group_create(
+            tenant=tenant, name=FINANCE_GROUP, description="Approves finance (FAR) transfers.",
+            actor=admin)
+        log(f"created security group {FINANCE_GROUP}")
+    for approver in approvers:
+        approval_services.group_add_member_by_name(tenant=tenant, group_name=FINANCE_GROUP,
+                                                   user=approver, actor=admin)
+    return group
+
+
+def _assign(tenant: Tenant, admin: User, group: SecurityGroup, workflow: Workflow, order: int,
+            log: Callable[[str], None]) -> None:
+    """Assign unless already assigned; an order taken since (an admin reordered) goes last."""
+    assigned = WorkflowAssignment.objects.for_tenant(tenant).filter(security_group=group)
+    if assigned.filter(workflow_template=workflow).exists():
+        return
+    used = set(assigned.values_list("execution_order", flat=True))
+    if order in used:
+        order = max(used) + 1
+    approval_services.assignment_create(tenant=tenant, security_group_id=group.pk,
+                                        workflow_template_id=workflow.pk,
+                                        execution_order=order, actor=admin)
+    log(f"assigned {workflow.code} to {group.name} as #{order}")
+
+
 def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     tenant, created = Tenant.objects.get_or_create(
         slug=DEMO_SLUG, defaults={"name": "Demo Helpline"}
@@ -103,4 +144,17 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
         steps=INTAKE_STEPS,
         log=log,
     )
-    return {"tenant": tenant, "users": users, "workflows": [intake]}
+    approvers = [user for user in users if user.email in APPROVER_EMAILS]
+    finance = _finance_group(tenant, admin, approvers, log)
+    approval_workflows = []
+    for code, name, description, order in APPROVAL_WORKFLOWS:
+        workflow = _workflow(
+            tenant, admin, code=code, name=name, description=description, transfer_type="FAR",
+            steps=[("Approve transfer", "approval",
+                    {"approvers": {"security_group": finance.pk}})],
+            log=log,
+        )
+        _assign(tenant, admin, finance, workflow, order, log)
+        approval_workflows.append(workflow)
+    return {"tenant": tenant, "users": users, "workflows": [intake, *approval_workflows],
+            "security_groups": [finance]}

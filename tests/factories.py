@@ -3,6 +3,7 @@
 import factory
 
 from accounts.models import Role, User
+from approvals.models import SecurityGroup, SecurityGroupMember, WorkflowAssignment
 from tenants.models import Tenant
 from workflows.models import Step, Workflow
 
@@ -52,3 +53,39 @@ class StepFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
     action = "check_safety"
     config = factory.LazyFunction(dict)
+
+
+class WorkflowTemplateFactory(WorkflowFactory):
+    """A Workflow as the approvals seed's template: with a `code` and a `transfer_type`."""
+
+    code = factory.Sequence(lambda n: f"WF_{n}")
+    transfer_type = "FAR"
+
+
+class SecurityGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SecurityGroup
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Group {n}")
+    description = "A security group"
+
+
+class SecurityGroupMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SecurityGroupMember
+
+    security_group = factory.SubFactory(SecurityGroupFactory)
+    tenant = factory.LazyAttribute(lambda o: o.security_group.tenant)
+    user = factory.SubFactory(UserFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class WorkflowAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkflowAssignment
+
+    security_group = factory.SubFactory(SecurityGroupFactory)
+    tenant = factory.LazyAttribute(lambda o: o.security_group.tenant)
+    workflow_template = factory.SubFactory(WorkflowTemplateFactory,
+                                           tenant=factory.SelfAttribute("..tenant"))
+    execution_order = factory.Sequence(lambda n: n + 1)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tenants",
     "accounts",
     "workflows",
+    "approvals",
 ]
 
 MIDDLEWARE = [
