@@ -27,7 +27,7 @@ class ApplicationError(Exception):
 
     def as_errors(self) -> dict[str, Any]:
         if self.field:
-            return {self.field: [self.message]}
+            return {self.field: self.extra.get("errors") or [self.message]}
         if self.status_code == 400:
             return {"non_field_errors": [self.message]}
         return {"detail": self.message}

@@ -39,12 +39,19 @@ class TenantQuerySet(models.QuerySet):
         return self.all()
 
 
-class TenantScopedModel(BaseModel):
+class TenantOwnedModel(models.Model):
     """A row owned by one tenant. `tenant_id` lives on the row itself, never only via a join."""
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
 
     objects: Any = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class TenantScopedModel(TenantOwnedModel, BaseModel):
+    """A tenant-owned definition row with audit fields (who created and last changed it)."""
 
     class Meta:
         abstract = True

@@ -1,0 +1,28 @@
+"""Workflow definitions and their executions (runs)."""
+
+from workflows.models.definitions import Step, Workflow
+from workflows.models.runs import (
+    BallotDecision,
+    HumanTask,
+    RunStatus,
+    StateTransition,
+    StepRun,
+    StepRunStatus,
+    TaskBallot,
+    TaskStatus,
+    WorkflowRun,
+)
+
+__all__ = [
+    "BallotDecision",
+    "HumanTask",
+    "RunStatus",
+    "StateTransition",
+    "Step",
+    "StepRun",
+    "StepRunStatus",
+    "TaskBallot",
+    "TaskStatus",
+    "Workflow",
+    "WorkflowRun",
+]

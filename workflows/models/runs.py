@@ -1,0 +1,197 @@
+"""Executions: a run pins a snapshot of its workflow's steps; human steps open tasks.
+
+State changes are checked against declared source states in the engine and recorded as
+StateTransition rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import TenantOwnedModel
+
+
+class RunStatus(models.TextChoices):
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StepRunStatus(models.TextChoices):
+    PENDING = "pending"  # not reached yet
+    WAITING = "waiting"  # a human task is open
+    RUNNING = "running"  # an automated action is dispatched
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class BallotDecision(models.TextChoices):
+    APPROVE = "approve"
+    REJECT = "reject"
+    COMPLETE = "complete"
+
+
+class WorkflowRun(TenantOwnedModel):
+    """One execution of a workflow on a subject (a transfer, a case); `sequence` orders a chain."""
+
+    workflow = models.ForeignKey(
+        "workflows.Workflow", null=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    workflow_name = models.CharField(max_length=200)
+    workflow_code = models.CharField(max_length=64, null=True, blank=True)
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.BigIntegerField()
+    sequence = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED)
+    step_count = models.PositiveIntegerField(default=0)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "subject_type", "subject_id", "sequence"],
+                name="run_sequence_unique_per_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "subject_type", "subject_id"], name="run_tenant_subj_idx"),
+            models.Index(fields=["tenant", "status"], name="run_tenant_status_idx"),
+        ]
+
+
+class StepRun(TenantOwnedModel):
+    """A step of a run, snapshotted at run creation: later edits to the Step change nothing here."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="step_runs")
+    position = models.PositiveIntegerField()  # 0-based, contiguous: next step is position + 1
+    order = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    action = models.CharField(max_length=64)
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=StepRunStatus.choices, default=StepRunStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "run", "position"], name="steprun_position_unique_per_run"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "run", "position"], name="steprun_tenant_run_idx"),
+        ]
+
+
+class HumanTask(TenantOwnedModel):
+    """The open question of a human step. Locked for every decision; one per step run."""
+
+    step_run = models.OneToOneField(StepRun, on_delete=models.CASCADE, related_name="task")
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.BigIntegerField()
+    name = models.CharField(max_length=200)
+    action = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    # Approval tasks: who may vote is materialised as ballots when the task opens.
+    rule = models.CharField(max_length=16, blank=True, default="")
+    required_approvals = models.PositiveIntegerField(default=1)
+    approvals_count = models.PositiveIntegerField(default=0)
+    rejections_count = models.PositiveIntegerField(default=0)
+    eligible_count = models.PositiveIntegerField(default=0)
+    allow_self_approval = models.BooleanField(default=False)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Form tasks (check_safety, verify_contact): the roles that may complete them, as
+    # ",AGENT,SUPERVISOR," so that one LIKE finds them on any database.
+    open_to_roles = models.CharField(max_length=100, blank=True, default="")
+    result = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="task_tenant_status_idx"),
+            models.Index(
+                fields=["tenant", "subject_type", "subject_id", "status"], name="task_tenant_subj_idx"
+            ),
+        ]
+
+
+class TaskBallot(TenantOwnedModel):
+    """One eligible person's say on a task. Written once: `decision` goes from null to a value."""
+
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="ballots")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(max_length=16, choices=BallotDecision.choices, null=True, blank=True)
+    comment = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "task", "user"], name="ballot_unique_per_user"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "user", "task"], name="ballot_open_idx",
+                condition=Q(decision__isnull=True),
+            ),
+        ]
+
+
+class StateTransition(TenantOwnedModel):
+    """Append-only: who moved what from which state to which, when, and why."""
+
+    object_type = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "object_type", "object_id"], name="transition_obj_idx"),
+        ]

@@ -1,0 +1,62 @@
+"""Engine entry points with their transaction boundary: one use case, one durable transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from core.errors import Conflict, NotFound, ValidationFailed
+from tenants.models import Tenant
+from workflows.engine import runner
+from workflows.engine.transitions import TransitionLog
+from workflows.models import HumanTask, RunStatus, Workflow, WorkflowRun
+
+
+def task_decide(*, tenant: Tenant, task_id: int, decision: str, comment: str = "",
+                data: dict[str, Any] | None = None, actor: Any) -> HumanTask:
+    """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
+    with transaction.atomic(durable=True):
+        task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id)
+        log = TransitionLog(tenant.pk, actor, comment)
+        runner.task_decide_locked(task, decision=decision, comment=comment, data=data or {},
+                                  actor=actor, log=log)
+        log.flush()
+    return task
+
+
+def run_start_on_subject(*, tenant: Tenant, subject_type: str, subject_id: int,
+                         workflow: Workflow, submitted_by: Any | None = None,
+                         actor: Any) -> WorkflowRun:
+    """Start one run of `workflow` on a subject (e.g. a case). The caller holds the transaction."""
+    if workflow.tenant_id != tenant.pk:
+        raise NotFound("Not found.")
+    if not workflow.is_active:
+        raise ValidationFailed("This workflow is not active.", field="workflow")
+    last = (WorkflowRun.objects.for_tenant(tenant)
+            .filter(subject_type=subject_type, subject_id=subject_id)
+            .order_by("-sequence").values_list("sequence", flat=True).first())
+    log = TransitionLog(tenant.pk, actor)
+    (run,) = runner.runs_create(tenant_id=tenant.pk, subject_type=subject_type,
+                                subject_id=subject_id, workflows=[workflow],
+                                submitted_by=submitted_by)
+    if last:
+        run.sequence = last + 1
+        run.save(update_fields=["sequence"])
+    runner.run_start(run, actor=actor, log=log)
+    log.flush()
+    return run
+
+
+def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) -> WorkflowRun:
+    with transaction.atomic(durable=True):
+        try:
+            run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
+        except WorkflowRun.DoesNotExist as exc:
+            raise NotFound("Not found.") from exc
+        if run.status != RunStatus.RUNNING:
+            raise Conflict(f"Only a running run can be cancelled; this one is {run.status}.")
+        log = TransitionLog(tenant.pk, actor, comment)
+        runner.runs_cancel([run], actor=actor, log=log)
+        log.flush()
+    return run
