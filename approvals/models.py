@@ -18,15 +18,19 @@ class SecurityGroup(TenantScopedModel):
     description = models.TextField(blank=True, default="")
     is_active = models.BooleanField(default=True)
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="SecurityGroupMember",
-        through_fields=("security_group", "user"), related_name="security_groups", blank=True,
+        settings.AUTH_USER_MODEL,
+        through="SecurityGroupMember",
+        through_fields=("security_group", "user"),
+        related_name="security_groups",
+        blank=True,
     )
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"],
-                                    name="security_group_name_unique_per_tenant"),
+            models.UniqueConstraint(
+                fields=["tenant", "name"], name="security_group_name_unique_per_tenant"
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "id"], name="secgroup_tenant_id_idx"),
@@ -39,16 +43,21 @@ class SecurityGroup(TenantScopedModel):
 class SecurityGroupMember(TenantScopedModel):
     """Membership row. Carries `tenant_id` itself so it can be scoped without a join."""
 
-    security_group = models.ForeignKey(SecurityGroup, on_delete=models.CASCADE,
-                                       related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="security_group_memberships")
+    security_group = models.ForeignKey(
+        SecurityGroup, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="security_group_memberships",
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "security_group", "user"],
-                                    name="security_group_member_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "security_group", "user"], name="security_group_member_unique"
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "user"], name="secgroup_mbr_tenant_user_idx"),
@@ -61,10 +70,12 @@ class SecurityGroupMember(TenantScopedModel):
 class WorkflowAssignment(TenantScopedModel):
     """A workflow template assigned to a security group; `execution_order` 1 runs first."""
 
-    security_group = models.ForeignKey(SecurityGroup, on_delete=models.CASCADE,
-                                       related_name="assignments")
-    workflow_template = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE,
-                                          related_name="assignments")
+    security_group = models.ForeignKey(
+        SecurityGroup, on_delete=models.CASCADE, related_name="assignments"
+    )
+    workflow_template = models.ForeignKey(
+        "workflows.Workflow", on_delete=models.CASCADE, related_name="assignments"
+    )
     execution_order = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
 
@@ -81,14 +92,18 @@ class WorkflowAssignment(TenantScopedModel):
                 name="assignment_order_unique_per_group",
                 deferrable=models.Deferrable.DEFERRED,
             ),
-            models.CheckConstraint(condition=Q(execution_order__gte=1),
-                                   name="assignment_execution_order_gte_1"),
+            models.CheckConstraint(
+                condition=Q(execution_order__gte=1), name="assignment_execution_order_gte_1"
+            ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "security_group", "execution_order"],
-                         name="assignment_tenant_group_idx"),
-            models.Index(fields=["tenant", "workflow_template"],
-                         name="assignment_tenant_template_idx"),
+            models.Index(
+                fields=["tenant", "security_group", "execution_order"],
+                name="assignment_tenant_group_idx",
+            ),
+            models.Index(
+                fields=["tenant", "workflow_template"], name="assignment_tenant_template_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -97,22 +97,33 @@ def _workflow(
     return workflow
 
 
-def _finance_group(tenant: Tenant, admin: User, approvers: list[User],
-                   log: Callable[[str], None]) -> SecurityGroup:
+def _finance_group(
+    tenant: Tenant, admin: User, approvers: list[User], log: Callable[[str], None]
+) -> SecurityGroup:
     group = SecurityGroup.objects.for_tenant(tenant).filter(name=FINANCE_GROUP).first()
     if group is None:
         group = approval_services.group_create(
-            tenant=tenant, name=FINANCE_GROUP, description="Approves finance (FAR) transfers.",
-            actor=admin)
+            tenant=tenant,
+            name=FINANCE_GROUP,
+            description="Approves finance (FAR) transfers.",
+            actor=admin,
+        )
         log(f"created security group {FINANCE_GROUP}")
     for approver in approvers:
-        approval_services.group_add_member_by_name(tenant=tenant, group_name=FINANCE_GROUP,
-                                                   user=approver, actor=admin)
+        approval_services.group_add_member_by_name(
+            tenant=tenant, group_name=FINANCE_GROUP, user=approver, actor=admin
+        )
     return group
 
 
-def _assign(tenant: Tenant, admin: User, group: SecurityGroup, workflow: Workflow, order: int,
-            log: Callable[[str], None]) -> None:
+def _assign(
+    tenant: Tenant,
+    admin: User,
+    group: SecurityGroup,
+    workflow: Workflow,
+    order: int,
+    log: Callable[[str], None],
+) -> None:
     """Assign unless already assigned; an order taken since (an admin reordered) goes last."""
     assigned = WorkflowAssignment.objects.for_tenant(tenant).filter(security_group=group)
     if assigned.filter(workflow_template=workflow).exists():
@@ -120,9 +131,13 @@ def _assign(tenant: Tenant, admin: User, group: SecurityGroup, workflow: Workflo
     used = set(assigned.values_list("execution_order", flat=True))
     if order in used:
         order = max(used) + 1
-    approval_services.assignment_create(tenant=tenant, security_group_id=group.pk,
-                                        workflow_template_id=workflow.pk,
-                                        execution_order=order, actor=admin)
+    approval_services.assignment_create(
+        tenant=tenant,
+        security_group_id=group.pk,
+        workflow_template_id=workflow.pk,
+        execution_order=order,
+        actor=admin,
+    )
     log(f"assigned {workflow.code} to {group.name} as #{order}")
 
 
@@ -149,12 +164,20 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     approval_workflows = []
     for code, name, description, order in APPROVAL_WORKFLOWS:
         workflow = _workflow(
-            tenant, admin, code=code, name=name, description=description, transfer_type="FAR",
-            steps=[("Approve transfer", "approval",
-                    {"approvers": {"security_group": finance.pk}})],
+            tenant,
+            admin,
+            code=code,
+            name=name,
+            description=description,
+            transfer_type="FAR",
+            steps=[("Approve transfer", "approval", {"approvers": {"security_group": finance.pk}})],
             log=log,
         )
         _assign(tenant, admin, finance, workflow, order, log)
         approval_workflows.append(workflow)
-    return {"tenant": tenant, "users": users, "workflows": [intake, *approval_workflows],
-            "security_groups": [finance]}
+    return {
+        "tenant": tenant,
+        "users": users,
+        "workflows": [intake, *approval_workflows],
+        "security_groups": [finance],
+    }

@@ -86,6 +86,7 @@ class WorkflowAssignmentFactory(factory.django.DjangoModelFactory):
 
     security_group = factory.SubFactory(SecurityGroupFactory)
     tenant = factory.LazyAttribute(lambda o: o.security_group.tenant)
-    workflow_template = factory.SubFactory(WorkflowTemplateFactory,
-                                           tenant=factory.SelfAttribute("..tenant"))
+    workflow_template = factory.SubFactory(
+        WorkflowTemplateFactory, tenant=factory.SelfAttribute("..tenant")
+    )
     execution_order = factory.Sequence(lambda n: n + 1)

@@ -22,8 +22,12 @@ def success(*, status_code: int = status.HTTP_200_OK, **payload: Any) -> Respons
 def success_page(*, view: Any, key: str, data: list[Any]) -> Response:
     """A page of `view`'s paginator as `{"success", "count", "next", "previous", key}`."""
     paginator = view.paginator
-    return success(count=paginator.page.paginator.count, next=paginator.get_next_link(),
-                   previous=paginator.get_previous_link(), **{key: data})
+    return success(
+        count=paginator.page.paginator.count,
+        next=paginator.get_next_link(),
+        previous=paginator.get_previous_link(),
+        **{key: data},
+    )
 
 
 def success_schema(name: str, **fields: serializers.Field) -> Any:
@@ -31,16 +35,18 @@ def success_schema(name: str, **fields: serializers.Field) -> Any:
 
     Marked as one object even on list operations: the envelope is not an array, and its
     pagination (if any) is already spelled out in its fields."""
-    schema = inline_serializer(name=name, fields={"success": serializers.BooleanField(),
-                                                  **fields})
+    schema = inline_serializer(name=name, fields={"success": serializers.BooleanField(), **fields})
     set_override(schema, "many", False)
     return schema
 
 
 def page_schema(name: str, key: str, item: serializers.Serializer) -> Any:
     return success_schema(
-        name, count=serializers.IntegerField(), next=serializers.URLField(allow_null=True),
-        previous=serializers.URLField(allow_null=True), **{key: item},
+        name,
+        count=serializers.IntegerField(),
+        next=serializers.URLField(allow_null=True),
+        previous=serializers.URLField(allow_null=True),
+        **{key: item},
     )
 
 
@@ -49,7 +55,8 @@ ERROR_ENVELOPE = inline_serializer(
     fields={
         "success": serializers.BooleanField(default=False),
         "errors": serializers.DictField(
-            help_text="Field name (or `non_field_errors` / `detail`) to the messages."),
+            help_text="Field name (or `non_field_errors` / `detail`) to the messages."
+        ),
     },
 )
 
@@ -61,5 +68,4 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         403: "Your role may not do this (ADMIN writes).",
         404: "Missing, or another tenant's.",
     }
-    return {code: OpenApiResponse(ERROR_ENVELOPE, description=descriptions[code])
-            for code in codes}
+    return {code: OpenApiResponse(ERROR_ENVELOPE, description=descriptions[code]) for code in codes}

@@ -48,19 +48,28 @@ class WorkflowAssignmentSerializer(serializers.ModelSerializer):
     """The seed's assignment object; reads its group and template from `select_related`."""
 
     security_group_name = serializers.CharField(source="security_group.name", read_only=True)
-    workflow_template_name = serializers.CharField(source="workflow_template.name",
-                                                   read_only=True)
-    workflow_template_code = serializers.CharField(source="workflow_template.code",
-                                                   read_only=True, allow_null=True)
-    transfer_type = serializers.CharField(source="workflow_template.transfer_type",
-                                          read_only=True)
+    workflow_template_name = serializers.CharField(source="workflow_template.name", read_only=True)
+    workflow_template_code = serializers.CharField(
+        source="workflow_template.code", read_only=True, allow_null=True
+    )
+    transfer_type = serializers.CharField(source="workflow_template.transfer_type", read_only=True)
     created_at = serializers.DateTimeField(format=SEED_DATETIME, read_only=True)
 
     class Meta:
         model = WorkflowAssignment
-        fields = ["id", "security_group", "security_group_name", "workflow_template",
-                  "workflow_template_name", "workflow_template_code", "transfer_type",
-                  "execution_order", "is_active", "created_at", "created_by"]
+        fields = [
+            "id",
+            "security_group",
+            "security_group_name",
+            "workflow_template",
+            "workflow_template_name",
+            "workflow_template_code",
+            "transfer_type",
+            "execution_order",
+            "is_active",
+            "created_at",
+            "created_by",
+        ]
         read_only_fields = fields
 
 
@@ -69,8 +78,17 @@ class SecurityGroupSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SecurityGroup
-        fields = ["id", "name", "description", "is_active", "member_count", "created_at",
-                  "updated_at", "created_by", "updated_by"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "is_active",
+            "member_count",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+        ]
         read_only_fields = fields
 
 
@@ -92,8 +110,7 @@ class WorkflowAssignmentInputSerializer(serializers.Serializer):
 
 
 class WorkflowAssignmentListQuerySerializer(serializers.Serializer):
-    security_group = serializers.IntegerField(required=False, min_value=-MAX_ID,
-                                              max_value=MAX_ID)
+    security_group = serializers.IntegerField(required=False, min_value=-MAX_ID, max_value=MAX_ID)
 
 
 class BulkAssignItemInputSerializer(serializers.Serializer):
@@ -113,8 +130,7 @@ class ReorderItemInputSerializer(serializers.Serializer):
 
 class ReorderInputSerializer(serializers.Serializer):
     security_group_id = id_field()
-    assignment_orders = ReorderItemInputSerializer(many=True, allow_empty=False,
-                                                   max_length=1000)
+    assignment_orders = ReorderItemInputSerializer(many=True, allow_empty=False, max_length=1000)
 
 
 class SecurityGroupInputSerializer(serializers.Serializer):

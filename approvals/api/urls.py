@@ -19,15 +19,23 @@ member_detail = SecurityGroupMemberViewSet.as_view({"delete": "destroy"})
 
 urlpatterns = [
     path("workflow-assignments/", assignment_list, name="workflow-assignment-list"),
-    path("workflow-assignments/bulk-assign/", WorkflowAssignmentBulkAssignView.as_view(),
-         name="workflow-assignment-bulk-assign"),
-    path("workflow-assignments/reorder/", WorkflowAssignmentReorderView.as_view(),
-         name="workflow-assignment-reorder"),
+    path(
+        "workflow-assignments/bulk-assign/",
+        WorkflowAssignmentBulkAssignView.as_view(),
+        name="workflow-assignment-bulk-assign",
+    ),
+    path(
+        "workflow-assignments/reorder/",
+        WorkflowAssignmentReorderView.as_view(),
+        name="workflow-assignment-reorder",
+    ),
     path("workflow-assignments/<int:pk>/", assignment_detail, name="workflow-assignment-detail"),
     path("security-groups/", group_list, name="security-group-list"),
     path("security-groups/<int:pk>/", group_detail, name="security-group-detail"),
-    path("security-groups/<int:group_id>/members/", member_list,
-         name="security-group-member-list"),
-    path("security-groups/<int:group_id>/members/<int:user_id>/", member_detail,
-         name="security-group-member-detail"),
+    path("security-groups/<int:group_id>/members/", member_list, name="security-group-member-list"),
+    path(
+        "security-groups/<int:group_id>/members/<int:user_id>/",
+        member_detail,
+        name="security-group-member-detail",
+    ),
 ]

@@ -44,8 +44,9 @@ WRITE_ERRORS = error_responses(400, 401, 403, 404)
 MESSAGE = serializers.CharField()
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any, *,
-           partial: bool = False) -> dict[str, Any]:
+def _valid(
+    serializer_class: type[serializers.Serializer], data: Any, *, partial: bool = False
+) -> dict[str, Any]:
     serializer = serializer_class(data=data, partial=partial)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -62,34 +63,56 @@ class ApprovalsView(TenantScopedMixin):
 
 ASSIGNMENT = WorkflowAssignmentSerializer()
 ASSIGNMENT_RESPONSE = success_schema("WorkflowAssignmentEnvelope", assignment=ASSIGNMENT)
-ASSIGNMENT_MESSAGE_RESPONSE = success_schema("WorkflowAssignmentMessageEnvelope",
-                                             message=MESSAGE, assignment=ASSIGNMENT)
+ASSIGNMENT_MESSAGE_RESPONSE = success_schema(
+    "WorkflowAssignmentMessageEnvelope", message=MESSAGE, assignment=ASSIGNMENT
+)
 
 
 @extend_schema_view(
     list=extend_schema(
-        tags=TAG, summary="List workflow assignments (by group, then execution_order)",
+        tags=TAG,
+        summary="List workflow assignments (by group, then execution_order)",
         parameters=[OpenApiParameter("security_group", int, description="Filter by group id")],
-        responses={200: success_schema(
-            "WorkflowAssignmentListEnvelope", count=serializers.IntegerField(),
-            assignments=WorkflowAssignmentSerializer(many=True)), **READ_ERRORS},
+        responses={
+            200: success_schema(
+                "WorkflowAssignmentListEnvelope",
+                count=serializers.IntegerField(),
+                assignments=WorkflowAssignmentSerializer(many=True),
+            ),
+            **READ_ERRORS,
+        },
     ),
     create=extend_schema(
-        tags=TAG, summary="Assign a workflow template to a security group",
+        tags=TAG,
+        summary="Assign a workflow template to a security group",
         request=WorkflowAssignmentInputSerializer,
         responses={201: ASSIGNMENT_MESSAGE_RESPONSE, **WRITE_ERRORS},
     ),
-    retrieve=extend_schema(tags=TAG, summary="Workflow assignment detail",
-                           responses={200: ASSIGNMENT_RESPONSE, **READ_ERRORS}),
-    update=extend_schema(tags=TAG, summary="Update a workflow assignment",
-                         request=WorkflowAssignmentInputSerializer,
-                         responses={200: ASSIGNMENT_MESSAGE_RESPONSE, **WRITE_ERRORS}),
-    partial_update=extend_schema(tags=TAG, summary="Update some fields of a workflow assignment",
-                                 request=WorkflowAssignmentInputSerializer,
-                                 responses={200: ASSIGNMENT_MESSAGE_RESPONSE, **WRITE_ERRORS}),
-    destroy=extend_schema(tags=TAG, summary="Remove a workflow from a security group",
-                          responses={200: success_schema("WorkflowAssignmentDeleteEnvelope",
-                                                         message=MESSAGE), **WRITE_ERRORS}),
+    retrieve=extend_schema(
+        tags=TAG,
+        summary="Workflow assignment detail",
+        responses={200: ASSIGNMENT_RESPONSE, **READ_ERRORS},
+    ),
+    update=extend_schema(
+        tags=TAG,
+        summary="Update a workflow assignment",
+        request=WorkflowAssignmentInputSerializer,
+        responses={200: ASSIGNMENT_MESSAGE_RESPONSE, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        tags=TAG,
+        summary="Update some fields of a workflow assignment",
+        request=WorkflowAssignmentInputSerializer,
+        responses={200: ASSIGNMENT_MESSAGE_RESPONSE, **WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        tags=TAG,
+        summary="Remove a workflow from a security group",
+        responses={
+            200: success_schema("WorkflowAssignmentDeleteEnvelope", message=MESSAGE),
+            **WRITE_ERRORS,
+        },
+    ),
 )
 class WorkflowAssignmentViewSet(ApprovalsView, viewsets.GenericViewSet):
     """`/api/approvals/workflow-assignments/` and `/{id}/`."""
@@ -105,21 +128,26 @@ class WorkflowAssignmentViewSet(ApprovalsView, viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         query = _valid(WorkflowAssignmentListQuerySerializer, request.query_params)
         assignments = selectors.assignment_list(
-            tenant=self.tenant, security_group_id=query.get("security_group"))
+            tenant=self.tenant, security_group_id=query.get("security_group")
+        )
         data = WorkflowAssignmentSerializer(assignments, many=True).data
         return success(count=len(data), assignments=data)
 
     def create(self, request: Request) -> Response:
         data = _valid(WorkflowAssignmentInputSerializer, request.data)
         assignment = services.assignment_create(
-            tenant=self.tenant, security_group_id=data["security_group"],
+            tenant=self.tenant,
+            security_group_id=data["security_group"],
             workflow_template_id=data["workflow_template"],
-            execution_order=data["execution_order"], is_active=data.get("is_active", True),
+            execution_order=data["execution_order"],
+            is_active=data.get("is_active", True),
             actor=request.user,
         )
-        return success(status_code=status.HTTP_201_CREATED,
-                       message="Workflow assignment created successfully",
-                       assignment=WorkflowAssignmentSerializer(assignment).data)
+        return success(
+            status_code=status.HTTP_201_CREATED,
+            message="Workflow assignment created successfully",
+            assignment=WorkflowAssignmentSerializer(assignment).data,
+        )
 
     def retrieve(self, request: Request, pk: int) -> Response:
         assignment = selectors.assignment_get(tenant=self.tenant, assignment_id=pk)
@@ -128,10 +156,13 @@ class WorkflowAssignmentViewSet(ApprovalsView, viewsets.GenericViewSet):
     def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
         assignment = selectors.assignment_get(tenant=self.tenant, assignment_id=pk)
         data = _valid(WorkflowAssignmentInputSerializer, request.data, partial=partial)
-        assignment = services.assignment_update(tenant=self.tenant, assignment=assignment,
-                                                data=data, actor=request.user)
-        return success(message="Assignment updated successfully",
-                       assignment=WorkflowAssignmentSerializer(assignment).data)
+        assignment = services.assignment_update(
+            tenant=self.tenant, assignment=assignment, data=data, actor=request.user
+        )
+        return success(
+            message="Assignment updated successfully",
+            assignment=WorkflowAssignmentSerializer(assignment).data,
+        )
 
     def update(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
@@ -141,35 +172,47 @@ class WorkflowAssignmentViewSet(ApprovalsView, viewsets.GenericViewSet):
 
     def destroy(self, request: Request, pk: int) -> Response:
         assignment = selectors.assignment_get(tenant=self.tenant, assignment_id=pk)
-        services.assignment_delete(tenant=self.tenant, assignment=assignment,
-                                   actor=request.user)
-        return success(message=(
-            f'Removed workflow "{assignment.workflow_template.code or assignment.workflow_template.name}" '  # noqa: E501
-            f'from security group "{assignment.security_group.name}"'))
+        services.assignment_delete(tenant=self.tenant, assignment=assignment, actor=request.user)
+        return success(
+            message=(
+                f'Removed workflow "{assignment.workflow_template.code or assignment.workflow_template.name}" '  # noqa: E501
+                f'from security group "{assignment.security_group.name}"'
+            )
+        )
 
 
 class WorkflowAssignmentBulkAssignView(ApprovalsView, APIView):
     """`POST /api/approvals/workflow-assignments/bulk-assign/`: replace a group's assignments."""
 
     @extend_schema(
-        tags=TAG, summary="Replace all assignments of a security group (atomic)",
+        tags=TAG,
+        summary="Replace all assignments of a security group (atomic)",
         request=BulkAssignInputSerializer,
-        responses={201: success_schema(
-            "WorkflowAssignmentBulkAssignEnvelope", message=MESSAGE,
-            deleted_count=serializers.IntegerField(), created_count=serializers.IntegerField(),
-            assignments=WorkflowAssignmentSerializer(many=True)), **WRITE_ERRORS},
+        responses={
+            201: success_schema(
+                "WorkflowAssignmentBulkAssignEnvelope",
+                message=MESSAGE,
+                deleted_count=serializers.IntegerField(),
+                created_count=serializers.IntegerField(),
+                assignments=WorkflowAssignmentSerializer(many=True),
+            ),
+            **WRITE_ERRORS,
+        },
     )
     def post(self, request: Request) -> Response:
         data = _valid(BulkAssignInputSerializer, request.data)
         result = services.assignment_bulk_assign(
-            tenant=self.tenant, security_group_id=data["security_group_id"],
-            workflow_assignments=data["workflow_assignments"], actor=request.user,
+            tenant=self.tenant,
+            security_group_id=data["security_group_id"],
+            workflow_assignments=data["workflow_assignments"],
+            actor=request.user,
         )
         created = result.assignments
         return success(
             status_code=status.HTTP_201_CREATED,
             message=f'Assigned {len(created)} workflow(s) to "{result.security_group.name}"',
-            deleted_count=result.deleted_count, created_count=len(created),
+            deleted_count=result.deleted_count,
+            created_count=len(created),
             assignments=WorkflowAssignmentSerializer(created, many=True).data,
         )
 
@@ -178,17 +221,25 @@ class WorkflowAssignmentReorderView(ApprovalsView, APIView):
     """`PUT /api/approvals/workflow-assignments/reorder/`: new orders within one group."""
 
     @extend_schema(
-        tags=TAG, summary="Change the execution order of a group's assignments (atomic)",
+        tags=TAG,
+        summary="Change the execution order of a group's assignments (atomic)",
         request=ReorderInputSerializer,
-        responses={200: success_schema(
-            "WorkflowAssignmentReorderEnvelope", message=MESSAGE,
-            assignments=WorkflowAssignmentSerializer(many=True)), **WRITE_ERRORS},
+        responses={
+            200: success_schema(
+                "WorkflowAssignmentReorderEnvelope",
+                message=MESSAGE,
+                assignments=WorkflowAssignmentSerializer(many=True),
+            ),
+            **WRITE_ERRORS,
+        },
     )
     def put(self, request: Request) -> Response:
         data = _valid(ReorderInputSerializer, request.data)
         result = services.assignment_reorder(
-            tenant=self.tenant, security_group_id=data["security_group_id"],
-            assignment_orders=data["assignment_orders"], actor=request.user,
+            tenant=self.tenant,
+            security_group_id=data["security_group_id"],
+            assignment_orders=data["assignment_orders"],
+            actor=request.user,
         )
         return success(
             message=f"Reordered {result.reordered_count} workflow assignment(s)",
@@ -199,28 +250,56 @@ class WorkflowAssignmentReorderView(ApprovalsView, APIView):
 # Security groups and members
 
 GROUP = SecurityGroupSerializer()
-GROUP_MESSAGE_RESPONSE = success_schema("SecurityGroupMessageEnvelope", message=MESSAGE,
-                                        security_group=GROUP)
+GROUP_MESSAGE_RESPONSE = success_schema(
+    "SecurityGroupMessageEnvelope", message=MESSAGE, security_group=GROUP
+)
 
 
 @extend_schema_view(
-    list=extend_schema(tags=TAG, summary="List security groups (paginated)", responses={
-        200: page_schema("SecurityGroupPageEnvelope", "security_groups",
-                         SecurityGroupSerializer(many=True)), **READ_ERRORS}),
-    create=extend_schema(tags=TAG, summary="Create a security group",
-                         request=SecurityGroupInputSerializer,
-                         responses={201: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS}),
-    retrieve=extend_schema(tags=TAG, summary="Security group detail", responses={
-        200: success_schema("SecurityGroupEnvelope", security_group=GROUP), **READ_ERRORS}),
-    update=extend_schema(tags=TAG, summary="Update a security group",
-                         request=SecurityGroupInputSerializer,
-                         responses={200: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS}),
-    partial_update=extend_schema(tags=TAG, summary="Update some fields of a security group",
-                                 request=SecurityGroupInputSerializer,
-                                 responses={200: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS}),
-    destroy=extend_schema(tags=TAG, summary="Delete a security group and its assignments",
-                          responses={200: success_schema("SecurityGroupDeleteEnvelope",
-                                                         message=MESSAGE), **WRITE_ERRORS}),
+    list=extend_schema(
+        tags=TAG,
+        summary="List security groups (paginated)",
+        responses={
+            200: page_schema(
+                "SecurityGroupPageEnvelope", "security_groups", SecurityGroupSerializer(many=True)
+            ),
+            **READ_ERRORS,
+        },
+    ),
+    create=extend_schema(
+        tags=TAG,
+        summary="Create a security group",
+        request=SecurityGroupInputSerializer,
+        responses={201: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS},
+    ),
+    retrieve=extend_schema(
+        tags=TAG,
+        summary="Security group detail",
+        responses={
+            200: success_schema("SecurityGroupEnvelope", security_group=GROUP),
+            **READ_ERRORS,
+        },
+    ),
+    update=extend_schema(
+        tags=TAG,
+        summary="Update a security group",
+        request=SecurityGroupInputSerializer,
+        responses={200: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        tags=TAG,
+        summary="Update some fields of a security group",
+        request=SecurityGroupInputSerializer,
+        responses={200: GROUP_MESSAGE_RESPONSE, **WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        tags=TAG,
+        summary="Delete a security group and its assignments",
+        responses={
+            200: success_schema("SecurityGroupDeleteEnvelope", message=MESSAGE),
+            **WRITE_ERRORS,
+        },
+    ),
 )
 class SecurityGroupViewSet(ApprovalsView, viewsets.GenericViewSet):
     """`/api/approvals/security-groups/` and `/{id}/`."""
@@ -234,16 +313,19 @@ class SecurityGroupViewSet(ApprovalsView, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return success_page(view=self, key="security_groups",
-                            data=SecurityGroupSerializer(page, many=True).data)
+        return success_page(
+            view=self, key="security_groups", data=SecurityGroupSerializer(page, many=True).data
+        )
 
     def create(self, request: Request) -> Response:
         data = _valid(SecurityGroupInputSerializer, request.data)
         group = services.group_create(tenant=self.tenant, **data, actor=request.user)
         group = selectors.group_get(tenant=self.tenant, group_id=group.pk)
-        return success(status_code=status.HTTP_201_CREATED,
-                       message="Security group created successfully",
-                       security_group=SecurityGroupSerializer(group).data)
+        return success(
+            status_code=status.HTTP_201_CREATED,
+            message="Security group created successfully",
+            security_group=SecurityGroupSerializer(group).data,
+        )
 
     def retrieve(self, request: Request, pk: int) -> Response:
         group = selectors.group_get(tenant=self.tenant, group_id=pk)
@@ -252,10 +334,13 @@ class SecurityGroupViewSet(ApprovalsView, viewsets.GenericViewSet):
     def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
         group = selectors.group_get(tenant=self.tenant, group_id=pk)
         data = _valid(SecurityGroupInputSerializer, request.data, partial=partial)
-        group = services.group_update(tenant=self.tenant, group=group, data=data,
-                                      actor=request.user)
-        return success(message="Security group updated successfully",
-                       security_group=SecurityGroupSerializer(group).data)
+        group = services.group_update(
+            tenant=self.tenant, group=group, data=data, actor=request.user
+        )
+        return success(
+            message="Security group updated successfully",
+            security_group=SecurityGroupSerializer(group).data,
+        )
 
     def update(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
@@ -275,21 +360,38 @@ USER_PARAM = OpenApiParameter("user_id", int, OpenApiParameter.PATH)
 
 
 @extend_schema_view(
-    list=extend_schema(tags=TAG, parameters=[GROUP_PARAM],
-                       summary="List a security group's members (paginated)", responses={
-                           200: page_schema("SecurityGroupMemberPageEnvelope", "members",
-                                            SecurityGroupMemberSerializer(many=True)),
-                           **READ_ERRORS}),
-    create=extend_schema(tags=TAG, parameters=[GROUP_PARAM],
-                         summary="Add a user of your tenant to a security group",
-                         request=SecurityGroupMemberInputSerializer,
-                         responses={201: success_schema("SecurityGroupMemberEnvelope",
-                                                        message=MESSAGE, member=MEMBER),
-                                    **WRITE_ERRORS}),
-    destroy=extend_schema(tags=TAG, parameters=[GROUP_PARAM, USER_PARAM],
-                          summary="Remove a user from a security group",
-                          responses={200: success_schema("SecurityGroupMemberDeleteEnvelope",
-                                                         message=MESSAGE), **WRITE_ERRORS}),
+    list=extend_schema(
+        tags=TAG,
+        parameters=[GROUP_PARAM],
+        summary="List a security group's members (paginated)",
+        responses={
+            200: page_schema(
+                "SecurityGroupMemberPageEnvelope",
+                "members",
+                SecurityGroupMemberSerializer(many=True),
+            ),
+            **READ_ERRORS,
+        },
+    ),
+    create=extend_schema(
+        tags=TAG,
+        parameters=[GROUP_PARAM],
+        summary="Add a user of your tenant to a security group",
+        request=SecurityGroupMemberInputSerializer,
+        responses={
+            201: success_schema("SecurityGroupMemberEnvelope", message=MESSAGE, member=MEMBER),
+            **WRITE_ERRORS,
+        },
+    ),
+    destroy=extend_schema(
+        tags=TAG,
+        parameters=[GROUP_PARAM, USER_PARAM],
+        summary="Remove a user from a security group",
+        responses={
+            200: success_schema("SecurityGroupMemberDeleteEnvelope", message=MESSAGE),
+            **WRITE_ERRORS,
+        },
+    ),
 )
 class SecurityGroupMemberViewSet(ApprovalsView, viewsets.GenericViewSet):
     """`/api/approvals/security-groups/{group_id}/members/` and `/{user_id}/`."""
@@ -302,25 +404,31 @@ class SecurityGroupMemberViewSet(ApprovalsView, viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         if self.swagger_fake_view:
             return get_user_model().objects.none()
-        return selectors.group_member_list(tenant=self.tenant,
-                                           group=self._group(self.kwargs["group_id"]))
+        return selectors.group_member_list(
+            tenant=self.tenant, group=self._group(self.kwargs["group_id"])
+        )
 
     def list(self, request: Request, group_id: int) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return success_page(view=self, key="members",
-                            data=SecurityGroupMemberSerializer(page, many=True).data)
+        return success_page(
+            view=self, key="members", data=SecurityGroupMemberSerializer(page, many=True).data
+        )
 
     def create(self, request: Request, group_id: int) -> Response:
         group = self._group(group_id)
         data = _valid(SecurityGroupMemberInputSerializer, request.data)
-        user = services.group_member_add(tenant=self.tenant, group=group, user_id=data["user"],
-                                         actor=request.user)
-        return success(status_code=status.HTTP_201_CREATED,
-                       message=f'Added "{user.email}" to security group "{group.name}"',
-                       member=SecurityGroupMemberSerializer(user).data)
+        user = services.group_member_add(
+            tenant=self.tenant, group=group, user_id=data["user"], actor=request.user
+        )
+        return success(
+            status_code=status.HTTP_201_CREATED,
+            message=f'Added "{user.email}" to security group "{group.name}"',
+            member=SecurityGroupMemberSerializer(user).data,
+        )
 
     def destroy(self, request: Request, group_id: int, user_id: int) -> Response:
         group = self._group(group_id)
-        user = services.group_member_remove(tenant=self.tenant, group=group, user_id=user_id,
-                                            actor=request.user)
+        user = services.group_member_remove(
+            tenant=self.tenant, group=group, user_id=user_id, actor=request.user
+        )
         return success(message=f'Removed "{user.email}" from security group "{group.name}"')

@@ -30,27 +30,31 @@ def template_label(template: Any) -> str:
 
 
 class ItemsInvalid(ValidationFailed):
-    """Errors about items of a list field, in DRF's list shape: `{field: [{}, {key: [msg]}]}`."""
+    """Errors about items of a list field, in DRF's own shape for nested lists: keyed by the
+    item's index, only the failing items: `{field: {"1": {key: [msg]}}}`."""
 
-    def __init__(self, *, field: str, size: int, item_errors: dict[int, dict[str, list[str]]],
-                 code: str = "invalid") -> None:
+    def __init__(
+        self, *, field: str, item_errors: dict[int, dict[str, list[str]]], code: str = "invalid"
+    ) -> None:
         first = next(iter(item_errors.values()))
         super().__init__(next(iter(first.values()))[0], code, field=field)
-        self.size = size
         self.item_errors = item_errors
 
     def as_errors(self) -> dict[str, Any]:
-        return {self.field: [self.item_errors.get(i, {}) for i in range(self.size)]}
+        return {self.field: {str(i): errors for i, errors in sorted(self.item_errors.items())}}
 
 
-def lock_groups(*, tenant: Tenant, group_ids: Iterable[int], field: str
-                ) -> dict[int, SecurityGroup]:
+def lock_groups(
+    *, tenant: Tenant, group_ids: Iterable[int], field: str
+) -> dict[int, SecurityGroup]:
     """Lock the tenant's groups with these ids in pk order; a missing one is a 400 on `field`."""
     wanted = sorted(set(group_ids))
     groups = {
         group.pk: group
-        for group in SecurityGroup.objects.for_tenant(tenant).filter(pk__in=wanted)
-        .order_by("pk").select_for_update()
+        for group in SecurityGroup.objects.for_tenant(tenant)
+        .filter(pk__in=wanted)
+        .order_by("pk")
+        .select_for_update()
     }
     for pk in wanted:
         if pk not in groups:
@@ -64,8 +68,9 @@ def lock_group(*, tenant: Tenant, group_id: int, field: str) -> SecurityGroup:
 
 def require_active_group(group: SecurityGroup, *, field: str) -> None:
     if not group.is_active:
-        raise ValidationFailed(f"Security group '{group.name}' is inactive.", "inactive",
-                               field=field)
+        raise ValidationFailed(
+            f"Security group '{group.name}' is inactive.", "inactive", field=field
+        )
 
 
 def check_deferred_orders_now() -> None:

@@ -16,24 +16,31 @@ GROUP_FIELDS = ("name", "description", "is_active")
 
 
 def _name_taken(name: str) -> ValidationFailed:
-    return ValidationFailed(f"A security group named '{name}' already exists in this tenant.",
-                            "unique", field="name")
+    return ValidationFailed(
+        f"A security group named '{name}' already exists in this tenant.", "unique", field="name"
+    )
 
 
-def group_create(*, tenant: Tenant, name: str, description: str = "", is_active: bool = True,
-                 actor: Any) -> SecurityGroup:
+def group_create(
+    *, tenant: Tenant, name: str, description: str = "", is_active: bool = True, actor: Any
+) -> SecurityGroup:
     try:
         with transaction.atomic():
             return SecurityGroup.objects.create(
-                tenant=tenant, name=name, description=description, is_active=is_active,
-                created_by=actor, updated_by=actor,
+                tenant=tenant,
+                name=name,
+                description=description,
+                is_active=is_active,
+                created_by=actor,
+                updated_by=actor,
             )
     except IntegrityError as exc:  # the unique (tenant, name) constraint is the check
         raise _name_taken(name) from exc
 
 
-def group_update(*, tenant: Tenant, group: SecurityGroup, data: dict[str, Any],
-                 actor: Any) -> SecurityGroup:
+def group_update(
+    *, tenant: Tenant, group: SecurityGroup, data: dict[str, Any], actor: Any
+) -> SecurityGroup:
     changes = {k: v for k, v in data.items() if k in GROUP_FIELDS}
     try:
         with transaction.atomic():
@@ -59,23 +66,26 @@ def group_member_add(*, tenant: Tenant, group: SecurityGroup, user_id: int, acto
         raise ValidationFailed(invalid_pk(user_id), "does_not_exist", field="user")
     try:
         with transaction.atomic():
-            SecurityGroupMember.objects.create(tenant=tenant, security_group=group, user=user,
-                                               created_by=actor, updated_by=actor)
+            SecurityGroupMember.objects.create(
+                tenant=tenant, security_group=group, user=user, created_by=actor, updated_by=actor
+            )
     except IntegrityError as exc:
         raise ValidationFailed(
             f"User '{user.email}' is already a member of security group '{group.name}'.",
-            "unique", field="user",
+            "unique",
+            field="user",
         ) from exc
     return user
 
 
-def group_member_remove(*, tenant: Tenant, group: SecurityGroup, user_id: int,
-                        actor: Any) -> Any:
+def group_member_remove(*, tenant: Tenant, group: SecurityGroup, user_id: int, actor: Any) -> Any:
     """Removes a member and returns the user; a user who is not a member is a 404."""
     with transaction.atomic():
         membership = (
             SecurityGroupMember.objects.for_tenant(tenant)
-            .filter(security_group=group, user_id=user_id).select_related("user").first()
+            .filter(security_group=group, user_id=user_id)
+            .select_related("user")
+            .first()
         )
         if membership is None:
             raise NotFound("Not found.")
@@ -83,8 +93,9 @@ def group_member_remove(*, tenant: Tenant, group: SecurityGroup, user_id: int,
     return membership.user
 
 
-def group_add_member_by_name(*, tenant: Tenant, group_name: str, user: Any,
-                             actor: Any = None) -> SecurityGroup:
+def group_add_member_by_name(
+    *, tenant: Tenant, group_name: str, user: Any, actor: Any = None
+) -> SecurityGroup:
     """Adds `user` to the tenant's group called `group_name`, creating the group if missing.
 
     Idempotent and safe against a concurrent creator of the same group or membership.
@@ -99,13 +110,21 @@ def group_add_member_by_name(*, tenant: Tenant, group_name: str, user: Any,
         if group is None:
             try:
                 with transaction.atomic():
-                    group = SecurityGroup.objects.create(tenant=tenant, name=name,
-                                                         created_by=actor, updated_by=actor)
+                    group = SecurityGroup.objects.create(
+                        tenant=tenant, name=name, created_by=actor, updated_by=actor
+                    )
             except IntegrityError:  # created meanwhile by someone else
                 group = SecurityGroup.objects.for_tenant(tenant).get(name=name)
         SecurityGroupMember.objects.bulk_create(
-            [SecurityGroupMember(tenant=tenant, security_group=group, user=user,
-                                 created_by=actor, updated_by=actor)],
+            [
+                SecurityGroupMember(
+                    tenant=tenant,
+                    security_group=group,
+                    user=user,
+                    created_by=actor,
+                    updated_by=actor,
+                )
+            ],
             ignore_conflicts=True,
         )
     return group
