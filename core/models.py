@@ -55,3 +55,25 @@ class TenantScopedModel(TenantOwnedModel, BaseModel):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyRecord(TenantOwnedModel):
+    """A client's `Idempotency-Key` for one POST, and the response it got (replayed on retry)."""
+
+    class State(models.TextChoices):
+        IN_FLIGHT = "in_flight"
+        DONE = "done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_FLIGHT)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user", "key"], name="idempotency_key_unique"),
+        ]

@@ -1,5 +1,14 @@
 from django.urls import path
 
+from workflows.api.runs import (
+    RunCancelView,
+    RunDetailView,
+    TaskApproveView,
+    TaskCompleteView,
+    TaskDetailView,
+    TaskInboxView,
+    TaskRejectView,
+)
 from workflows.api.views import StepViewSet, WorkflowViewSet
 
 workflow_list = WorkflowViewSet.as_view({"get": "list", "post": "create"})
@@ -16,4 +25,11 @@ urlpatterns = [
     path("tenants/<int:tenant_id>/workflows/<int:pk>/", workflow_detail, name="workflow-detail"),
     path("workflows/<int:workflow_id>/steps/", step_list, name="step-list"),
     path("workflows/<int:workflow_id>/steps/<int:pk>/", step_detail, name="step-detail"),
+    path("runs/<int:pk>/", RunDetailView.as_view(), name="run-detail"),
+    path("runs/<int:pk>/cancel/", RunCancelView.as_view(), name="run-cancel"),
+    path("tasks/", TaskInboxView.as_view(), name="task-inbox"),
+    path("tasks/<int:pk>/", TaskDetailView.as_view(), name="task-detail"),
+    path("tasks/<int:pk>/approve/", TaskApproveView.as_view(), name="task-approve"),
+    path("tasks/<int:pk>/reject/", TaskRejectView.as_view(), name="task-reject"),
+    path("tasks/<int:pk>/complete/", TaskCompleteView.as_view(), name="task-complete"),
 ]

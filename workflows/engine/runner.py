@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Role
@@ -159,11 +160,12 @@ def _insert_ballots(task: HumanTask, users: Any) -> int:
     """One INSERT ... SELECT: a ballot per eligible user (the submitter excluded unless allowed)."""
     if not task.allow_self_approval and task.submitted_by_id:
         users = users.exclude(pk=task.submitted_by_id)
-    select_sql, params = users.order_by().values("pk").query.sql_with_params()
+    ids = users.order_by().annotate(eligible_user_id=F("pk")).values("eligible_user_id")
+    select_sql, params = ids.query.sql_with_params()
     table = connection.ops.quote_name(TaskBallot._meta.db_table)
     sql = (
         f"INSERT INTO {table} (tenant_id, task_id, user_id, comment, data) "
-        f"SELECT %s, %s, eligible.id, '', %s FROM ({select_sql}) AS eligible"
+        f"SELECT %s, %s, eligible.eligible_user_id, '', %s FROM ({select_sql}) AS eligible"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [task.tenant_id, task.pk, "{}", *params])

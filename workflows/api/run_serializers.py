@@ -1,0 +1,82 @@
+"""Shapes of runs, tasks and decisions (DESIGN §4 pins the run shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from workflows.models import HumanTask, StateTransition, StepRun, WorkflowRun
+
+
+class RunStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = ["id", "order", "name", "action", "status", "attempts", "started_at",
+                  "finished_at", "last_error"]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.ModelSerializer):
+    steps = RunStepSerializer(source="step_runs", many=True, read_only=True)
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "workflow", "workflow_name", "subject_type", "subject_id", "sequence",
+                  "status", "started_at", "finished_at", "steps"]
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StateTransition
+        fields = ["object_type", "object_id", "from_status", "to_status", "actor", "comment",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class RunDetailSerializer(RunSerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    def get_history(self, run: WorkflowRun) -> list[dict[str, Any]]:
+        return TransitionSerializer(self.context.get("history", []), many=True).data
+
+
+class TaskSubjectSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = HumanTask
+        fields = ["id", "run", "step_run", "name", "action", "status", "subject", "rule",
+                  "required_approvals", "approvals_count", "rejections_count", "due_at",
+                  "created_at", "decided_at", "decided_by", "result"]
+        read_only_fields = fields
+
+    def get_subject(self, task: HumanTask) -> dict[str, Any]:
+        subjects = self.context.get("subjects", {})
+        return subjects.get((task.subject_type, task.subject_id),
+                            {"type": task.subject_type, "id": task.subject_id})
+
+
+class TaskDecisionInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                    default="")
+
+
+class TaskRejectInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000)
+
+
+class TaskCompleteInputSerializer(serializers.Serializer):
+    data = serializers.DictField()
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                    default="")

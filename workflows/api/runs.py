@@ -1,0 +1,126 @@
+"""Runs (`/api/runs/{id}/`) and the inbox of human tasks (`/api/tasks/`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from accounts.permissions import IsTenantMember
+from core.api.views import TenantScopedMixin
+from core.errors import Forbidden
+from core.idempotency import idempotent
+from workflows import selectors, services
+from workflows.api.run_serializers import (
+    RunDetailSerializer,
+    TaskCompleteInputSerializer,
+    TaskDecisionInputSerializer,
+    TaskRejectInputSerializer,
+    TaskSerializer,
+)
+from workflows.engine.subjects import describe_subjects
+
+
+class RunDetailView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(responses={200: RunDetailSerializer}, summary="A run with its step history")
+    def get(self, request: Request, pk: int) -> Response:
+        run = selectors.run_get(tenant=self.tenant, run_id=pk)
+        history = selectors.run_history(tenant=self.tenant, run=run)
+        return Response(RunDetailSerializer(run, context={"history": history}).data)
+
+
+class RunCancelView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(request=TaskDecisionInputSerializer, responses={200: RunDetailSerializer},
+                   summary="Cancel a running run (SUPERVISOR, ADMIN)")
+    def post(self, request: Request, pk: int) -> Response:
+        if request.user.role not in (Role.ADMIN, Role.SUPERVISOR):
+            raise Forbidden("Only a SUPERVISOR or ADMIN may cancel a run.")
+        data = TaskDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.run_cancel(tenant=self.tenant, run_id=pk, comment=data.validated_data["comment"],
+                            actor=request.user)
+        run = selectors.run_get(tenant=self.tenant, run_id=pk)
+        history = selectors.run_history(tenant=self.tenant, run=run)
+        return Response(RunDetailSerializer(run, context={"history": history}).data)
+
+
+def _task_context(tenant_id: int, tasks: list[Any]) -> dict[str, Any]:
+    refs = [(t.subject_type, t.subject_id) for t in tasks]
+    return {"subjects": describe_subjects(tenant_id, refs)}
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("action", str, description="only tasks of this action, e.g. approval"),
+    OpenApiParameter("subject_type", str, description="transfer or case"),
+])
+class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
+    """`GET /api/tasks/`: pending tasks the caller may act on, newest first."""
+
+    permission_classes = [IsTenantMember]
+    serializer_class = TaskSerializer
+
+    def get(self, request: Request) -> Response:
+        queryset = selectors.task_inbox(tenant=self.tenant, user=request.user)
+        for param in ("action", "subject_type"):
+            value = request.query_params.get(param)
+            if value:
+                queryset = queryset.filter(**{param: value})
+        page = list(self.paginate_queryset(queryset))
+        context = _task_context(self.tenant.pk, page)
+        return self.get_paginated_response(TaskSerializer(page, many=True, context=context).data)
+
+
+class TaskDetailView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(responses={200: TaskSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        task = selectors.task_get(tenant=self.tenant, task_id=pk)
+        return Response(TaskSerializer(task, context=_task_context(self.tenant.pk, [task])).data)
+
+
+class _TaskDecisionView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+    decision = ""
+    input_serializer: Any = TaskDecisionInputSerializer
+
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        if request.user.role == Role.VIEWER:
+            raise Forbidden("A VIEWER cannot act on tasks.")
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.task_decide(tenant=self.tenant, task_id=pk, decision=self.decision,
+                             comment=data.validated_data.get("comment", ""),
+                             data=data.validated_data.get("data"), actor=request.user)
+        task = selectors.task_get(tenant=self.tenant, task_id=pk)
+        return Response(TaskSerializer(task, context=_task_context(self.tenant.pk, [task])).data)
+
+
+@extend_schema(request=TaskDecisionInputSerializer, responses={200: TaskSerializer},
+               summary="Approve an approval task")
+class TaskApproveView(_TaskDecisionView):
+    decision = "approve"
+
+
+@extend_schema(request=TaskRejectInputSerializer, responses={200: TaskSerializer},
+               summary="Reject an approval task (comment required)")
+class TaskRejectView(_TaskDecisionView):
+    decision = "reject"
+    input_serializer = TaskRejectInputSerializer
+
+
+@extend_schema(request=TaskCompleteInputSerializer, responses={200: TaskSerializer},
+               summary="Complete a form task (check_safety, verify_contact)")
+class TaskCompleteView(_TaskDecisionView):
+    decision = "complete"
+    input_serializer = TaskCompleteInputSerializer
