@@ -1,0 +1,83 @@
+"""Real threads on PostgreSQL: many people acting on one task at once."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from conftest import obtain_token
+from workflows.models import RunStatus, StateTransition, StepRun, StepRunStatus, TaskBallot
+from workflows.tests.engine_helpers import approval_workflow, open_task, start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(requests):
+    """Run callables at the same moment, each on its own thread and connection."""
+    barrier = threading.Barrier(len(requests))
+    results = [None] * len(requests)
+
+    def worker(index, fn):
+        try:
+            barrier.wait()
+            results[index] = fn()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def post_as(token, url, body, **headers):
+    def call():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = client.post(url, body, format="json", **headers)
+        return response.status_code, response.json()
+
+    return call
+
+
+def test_twenty_approvers_at_once_make_one_decision_and_one_next_step(tenant, make_user):
+    approvers = [make_user(Role.SUPERVISOR) for _ in range(20)]
+    workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}},
+                                 {"approvers": {"role": "SUPERVISOR"}})
+    run = start(tenant, workflow)
+    task = open_task(run)
+    tokens = [obtain_token(user) for user in approvers]
+    url = f"/api/tasks/{task.pk}/approve/"
+    results = race([post_as(token, url, {"comment": "go"}) for token in tokens])
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(200) == 1, results
+    assert statuses.count(409) == 19, results
+    assert TaskBallot.objects.filter(task=task, decision__isnull=False).count() == 1
+    steps = list(StepRun.objects.filter(run=run).order_by("position"))
+    assert [s.status for s in steps] == [StepRunStatus.COMPLETED, StepRunStatus.WAITING]
+    assert StateTransition.objects.filter(object_type="step_run", object_id=steps[1].pk,
+                                          to_status="waiting").count() == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING
+
+
+def test_twenty_concurrent_replays_of_one_key_act_once(tenant, make_user):
+    approver = make_user(Role.SUPERVISOR)
+    run = start(tenant, approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}}))
+    task = open_task(run)
+    token = obtain_token(approver)
+    url = f"/api/tasks/{task.pk}/approve/"
+    call = post_as(token, url, {"comment": "once"}, HTTP_IDEMPOTENCY_KEY="same-key")
+    results = race([call for _ in range(20)])
+    ok = [body for status, body in results if status == 200]
+    assert ok, results
+    assert all(body == ok[0] for body in ok)
+    # Every other answer is "still in progress", never a second decision.
+    assert all(status in (200, 409) for status, _ in results), results
+    assert TaskBallot.objects.filter(task=task, decision__isnull=False).count() == 1
+    replay_status, replay_body = call()
+    assert (replay_status, replay_body) == (200, ok[0])
