@@ -108,3 +108,48 @@ class WorkflowAssignment(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.execution_order}. {self.workflow_template_id} -> {self.security_group_id}"
+
+
+class TransferStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class Transfer(TenantScopedModel):
+    """A finance transfer awaiting approval: creating it starts its group's chain of workflows."""
+
+    security_group = models.ForeignKey(
+        SecurityGroup, on_delete=models.PROTECT, related_name="transfers"
+    )
+    transfer_type = models.CharField(max_length=32)
+    reference = models.CharField(max_length=64)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    description = models.TextField(blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=TransferStatus.choices, default=TransferStatus.PENDING
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "reference"], name="transfer_reference_unique_per_tenant"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tenant", "-created_at", "-id"], name="transfer_tenant_created_idx"
+            ),
+            models.Index(fields=["tenant", "status"], name="transfer_tenant_status_idx"),
+            models.Index(fields=["tenant", "security_group"], name="transfer_tenant_group_idx"),
+            models.Index(fields=["tenant", "created_by"], name="transfer_tenant_creator_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference

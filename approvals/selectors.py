@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
-from approvals.models import SecurityGroup, WorkflowAssignment
+from approvals.models import SecurityGroup, Transfer, TransferStatus, WorkflowAssignment
 from core.errors import NotFound
 from tenants.models import Tenant
+from workflows.models import StepRun, StepRunStatus, TaskBallot, TaskStatus, WorkflowRun
 
 
 def group_list(*, tenant: Tenant) -> QuerySet[SecurityGroup]:
@@ -55,3 +56,97 @@ def assignment_get(*, tenant: Tenant, assignment_id: int) -> WorkflowAssignment:
         return assignment_list(tenant=tenant).get(pk=assignment_id)
     except WorkflowAssignment.DoesNotExist as exc:
         raise NotFound("Not found.") from exc
+
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+def transfer_list(*, tenant: Tenant, user: Any, filters: dict[str, Any]) -> QuerySet[Transfer]:
+    """Newest first. Filters: status, transfer_type, security_group, mine, awaiting_me."""
+    queryset = (
+        Transfer.objects.for_tenant(tenant)
+        .select_related("security_group")
+        .order_by("-created_at", "-id")
+    )
+    for field in ("status", "transfer_type", "security_group"):
+        if filters.get(field) not in (None, ""):
+            queryset = queryset.filter(**{field: filters[field]})
+    if filters.get("mine"):
+        queryset = queryset.filter(created_by=user)
+    if filters.get("awaiting_me"):
+        open_ballots = TaskBallot.objects.filter(
+            tenant_id=tenant.pk,
+            user=user,
+            decision__isnull=True,
+            task__status=TaskStatus.PENDING,
+            task__subject_type="transfer",
+            task__subject_id=OuterRef("pk"),
+        )
+        queryset = queryset.filter(Exists(open_ballots), status=TransferStatus.PENDING)
+    return queryset
+
+
+def transfer_get(*, tenant: Tenant, transfer_id: int) -> Transfer:
+    try:
+        return (
+            Transfer.objects.for_tenant(tenant).select_related("security_group").get(pk=transfer_id)
+        )
+    except Transfer.DoesNotExist as exc:
+        raise NotFound("Not found.") from exc
+
+
+def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, list[dict]]:
+    """The chain of each transfer, in execution order: three queries for any number."""
+    ids = [t.pk for t in transfers]
+    runs = list(
+        WorkflowRun.objects.for_tenant(tenant)
+        .filter(subject_type="transfer", subject_id__in=ids)
+        .prefetch_related(
+            Prefetch(
+                "step_runs",
+                queryset=StepRun.objects.for_tenant(tenant)
+                .filter(status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING])
+                .only("id", "run_id", "name", "action", "position"),
+                to_attr="active_steps",
+            )
+        )
+        .order_by("subject_id", "sequence")
+    )
+    decisions: dict[int, list[dict]] = {}
+    for ballot in (
+        TaskBallot.objects.for_tenant(tenant)
+        .filter(task__run__in=[r.pk for r in runs], decision__isnull=False)
+        .values("task__run_id", "task__step_run_id", "decision", "user_id", "decided_at", "comment")
+        .order_by("decided_at", "id")
+    ):
+        decisions.setdefault(ballot["task__run_id"], []).append(
+            {
+                "step": ballot["task__step_run_id"],
+                "decision": ballot["decision"],
+                "decided_by": ballot["user_id"],
+                "decided_at": ballot["decided_at"],
+                "comment": ballot["comment"],
+            }
+        )
+    chains: dict[int, list[dict]] = {pk: [] for pk in ids}
+    for run in runs:
+        active = run.active_steps[0] if run.active_steps else None
+        chains[run.subject_id].append(
+            {
+                "id": run.pk,
+                "execution_order": run.sequence,
+                "workflow_template": run.workflow_id,
+                "workflow_template_code": run.workflow_code,
+                "workflow_template_name": run.workflow_name,
+                "status": run.status,
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "current_step": (
+                    {"id": active.pk, "name": active.name, "action": active.action}
+                    if active
+                    else None
+                ),
+                "decisions": decisions.get(run.pk, []),
+            }
+        )
+    return chains

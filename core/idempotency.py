@@ -43,9 +43,11 @@ def _claim(request: Request, key: str, digest: str) -> tuple[IdempotencyRecord, 
         return record, True
     except IntegrityError:
         record = IdempotencyRecord.objects.for_tenant(user.tenant_id).get(user=user, key=key)
-        if (record.state == IdempotencyRecord.State.IN_FLIGHT
-                and record.request_hash == digest
-                and timezone.now() - record.updated_at > STALE_AFTER):
+        if (
+            record.state == IdempotencyRecord.State.IN_FLIGHT
+            and record.request_hash == digest
+            and timezone.now() - record.updated_at > STALE_AFTER
+        ):
             taken = IdempotencyRecord.objects.filter(
                 pk=record.pk, updated_at=record.updated_at
             ).update(updated_at=timezone.now())
@@ -71,8 +73,9 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
                     "This Idempotency-Key was used with a different request.", "key_reused"
                 )
             if record.state == IdempotencyRecord.State.IN_FLIGHT:
-                raise Conflict("A request with this Idempotency-Key is still in progress.",
-                               "in_flight")
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress.", "in_flight"
+                )
             response = Response(record.response_body, status=record.status_code)
             response["Idempotent-Replayed"] = "true"
             return response
@@ -86,8 +89,10 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
             return response
         body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
         IdempotencyRecord.objects.filter(pk=record.pk).update(
-            state=IdempotencyRecord.State.DONE, status_code=response.status_code,
-            response_body=body, updated_at=timezone.now(),
+            state=IdempotencyRecord.State.DONE,
+            status_code=response.status_code,
+            response_body=body,
+            updated_at=timezone.now(),
         )
         return response
 

@@ -75,5 +75,10 @@ class IdempotencyRecord(TenantOwnedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "user", "key"], name="idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "key"], name="idempotency_key_unique"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

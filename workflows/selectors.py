@@ -65,8 +65,9 @@ def run_get(*, tenant: Tenant, run_id: int) -> WorkflowRun:
         return (
             WorkflowRun.objects.for_tenant(tenant)
             .prefetch_related(
-                Prefetch("step_runs", queryset=StepRun.objects.for_tenant(tenant).order_by(
-                    "position")),
+                Prefetch(
+                    "step_runs", queryset=StepRun.objects.for_tenant(tenant).order_by("position")
+                ),
             )
             .get(pk=run_id)
         )
@@ -79,26 +80,30 @@ def run_history(*, tenant: Tenant, run: WorkflowRun) -> list[StateTransition]:
     step_ids = [s.pk for s in run.step_runs.all()]
     return list(
         StateTransition.objects.for_tenant(tenant)
-        .filter(Q(object_type="run", object_id=run.pk)
-                | Q(object_type="step_run", object_id__in=step_ids))
-        .select_related("actor").order_by("id")
+        .filter(
+            Q(object_type="run", object_id=run.pk)
+            | Q(object_type="step_run", object_id__in=step_ids)
+        )
+        .select_related("actor")
+        .order_by("id")
     )
 
 
-def runs_for_subject(*, tenant: Tenant, subject_type: str, subject_id: int
-                     ) -> QuerySet[WorkflowRun]:
+def runs_for_subject(
+    *, tenant: Tenant, subject_type: str, subject_id: int
+) -> QuerySet[WorkflowRun]:
     return (
         WorkflowRun.objects.for_tenant(tenant)
         .filter(subject_type=subject_type, subject_id=subject_id)
-        .prefetch_related(Prefetch("step_runs", queryset=StepRun.objects.for_tenant(
-            tenant).order_by("position")))
+        .prefetch_related(
+            Prefetch("step_runs", queryset=StepRun.objects.for_tenant(tenant).order_by("position"))
+        )
         .order_by("sequence")
     )
 
 
 def _open_ballot(user: Any) -> Exists:
-    return Exists(TaskBallot.objects.filter(task=OuterRef("pk"), user=user,
-                                            decision__isnull=True))
+    return Exists(TaskBallot.objects.filter(task=OuterRef("pk"), user=user, decision__isnull=True))
 
 
 def task_inbox(*, tenant: Tenant, user: Any) -> QuerySet[HumanTask]:

@@ -67,5 +67,7 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         401: "No or invalid bearer token.",
         403: "Your role may not do this (ADMIN writes).",
         404: "Missing, or another tenant's.",
+        409: "Conflict: already decided, nothing pending, or a request still in flight.",
+        422: "This Idempotency-Key was used with a different request.",
     }
     return {code: OpenApiResponse(ERROR_ENVELOPE, description=descriptions[code]) for code in codes}

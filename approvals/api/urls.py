@@ -3,6 +3,11 @@ from django.urls import path
 from approvals.api.views import (
     SecurityGroupMemberViewSet,
     SecurityGroupViewSet,
+    TransferApproveView,
+    TransferCancelView,
+    TransferDetailView,
+    TransferListCreateView,
+    TransferRejectView,
     WorkflowAssignmentBulkAssignView,
     WorkflowAssignmentReorderView,
     WorkflowAssignmentViewSet,
@@ -38,4 +43,9 @@ urlpatterns = [
         member_detail,
         name="security-group-member-detail",
     ),
+    path("transfers/", TransferListCreateView.as_view(), name="transfer-list"),
+    path("transfers/<int:pk>/", TransferDetailView.as_view(), name="transfer-detail"),
+    path("transfers/<int:pk>/approve/", TransferApproveView.as_view(), name="transfer-approve"),
+    path("transfers/<int:pk>/reject/", TransferRejectView.as_view(), name="transfer-reject"),
+    path("transfers/<int:pk>/cancel/", TransferCancelView.as_view(), name="transfer-cancel"),
 ]

@@ -12,8 +12,17 @@ from workflows.models import HumanTask, StateTransition, StepRun, WorkflowRun
 class RunStepSerializer(serializers.ModelSerializer):
     class Meta:
         model = StepRun
-        fields = ["id", "order", "name", "action", "status", "attempts", "started_at",
-                  "finished_at", "last_error"]
+        fields = [
+            "id",
+            "order",
+            "name",
+            "action",
+            "status",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "last_error",
+        ]
         read_only_fields = fields
 
 
@@ -22,16 +31,33 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "workflow", "workflow_name", "subject_type", "subject_id", "sequence",
-                  "status", "started_at", "finished_at", "steps"]
+        fields = [
+            "id",
+            "workflow",
+            "workflow_name",
+            "subject_type",
+            "subject_id",
+            "sequence",
+            "status",
+            "started_at",
+            "finished_at",
+            "steps",
+        ]
         read_only_fields = fields
 
 
 class TransitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = StateTransition
-        fields = ["object_type", "object_id", "from_status", "to_status", "actor", "comment",
-                  "created_at"]
+        fields = [
+            "object_type",
+            "object_id",
+            "from_status",
+            "to_status",
+            "actor",
+            "comment",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -56,20 +82,35 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = HumanTask
-        fields = ["id", "run", "step_run", "name", "action", "status", "subject", "rule",
-                  "required_approvals", "approvals_count", "rejections_count", "due_at",
-                  "created_at", "decided_at", "decided_by", "result"]
+        fields = [
+            "id",
+            "run",
+            "step_run",
+            "name",
+            "action",
+            "status",
+            "subject",
+            "rule",
+            "required_approvals",
+            "approvals_count",
+            "rejections_count",
+            "due_at",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "result",
+        ]
         read_only_fields = fields
 
     def get_subject(self, task: HumanTask) -> dict[str, Any]:
         subjects = self.context.get("subjects", {})
-        return subjects.get((task.subject_type, task.subject_id),
-                            {"type": task.subject_type, "id": task.subject_id})
+        return subjects.get(
+            (task.subject_type, task.subject_id), {"type": task.subject_type, "id": task.subject_id}
+        )
 
 
 class TaskDecisionInputSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True,
-                                    default="")
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class TaskRejectInputSerializer(serializers.Serializer):
@@ -78,5 +119,4 @@ class TaskRejectInputSerializer(serializers.Serializer):
 
 class TaskCompleteInputSerializer(serializers.Serializer):
     data = serializers.DictField()
-    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True,
-                                    default="")
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

@@ -39,15 +39,22 @@ class RunDetailView(TenantScopedMixin, APIView):
 class RunCancelView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
 
-    @extend_schema(request=TaskDecisionInputSerializer, responses={200: RunDetailSerializer},
-                   summary="Cancel a running run (SUPERVISOR, ADMIN)")
+    @extend_schema(
+        request=TaskDecisionInputSerializer,
+        responses={200: RunDetailSerializer},
+        summary="Cancel a running run (SUPERVISOR, ADMIN)",
+    )
     def post(self, request: Request, pk: int) -> Response:
         if request.user.role not in (Role.ADMIN, Role.SUPERVISOR):
             raise Forbidden("Only a SUPERVISOR or ADMIN may cancel a run.")
         data = TaskDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.run_cancel(tenant=self.tenant, run_id=pk, comment=data.validated_data["comment"],
-                            actor=request.user)
+        services.run_cancel(
+            tenant=self.tenant,
+            run_id=pk,
+            comment=data.validated_data["comment"],
+            actor=request.user,
+        )
         run = selectors.run_get(tenant=self.tenant, run_id=pk)
         history = selectors.run_history(tenant=self.tenant, run=run)
         return Response(RunDetailSerializer(run, context={"history": history}).data)
@@ -58,10 +65,12 @@ def _task_context(tenant_id: int, tasks: list[Any]) -> dict[str, Any]:
     return {"subjects": describe_subjects(tenant_id, refs)}
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("action", str, description="only tasks of this action, e.g. approval"),
-    OpenApiParameter("subject_type", str, description="transfer or case"),
-])
+@extend_schema(
+    parameters=[
+        OpenApiParameter("action", str, description="only tasks of this action, e.g. approval"),
+        OpenApiParameter("subject_type", str, description="transfer or case"),
+    ]
+)
 class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
     """`GET /api/tasks/`: pending tasks the caller may act on, newest first."""
 
@@ -99,28 +108,42 @@ class _TaskDecisionView(TenantScopedMixin, APIView):
             raise Forbidden("A VIEWER cannot act on tasks.")
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.task_decide(tenant=self.tenant, task_id=pk, decision=self.decision,
-                             comment=data.validated_data.get("comment", ""),
-                             data=data.validated_data.get("data"), actor=request.user)
+        services.task_decide(
+            tenant=self.tenant,
+            task_id=pk,
+            decision=self.decision,
+            comment=data.validated_data.get("comment", ""),
+            data=data.validated_data.get("data"),
+            actor=request.user,
+        )
         task = selectors.task_get(tenant=self.tenant, task_id=pk)
         return Response(TaskSerializer(task, context=_task_context(self.tenant.pk, [task])).data)
 
 
-@extend_schema(request=TaskDecisionInputSerializer, responses={200: TaskSerializer},
-               summary="Approve an approval task")
+@extend_schema(
+    request=TaskDecisionInputSerializer,
+    responses={200: TaskSerializer},
+    summary="Approve an approval task",
+)
 class TaskApproveView(_TaskDecisionView):
     decision = "approve"
 
 
-@extend_schema(request=TaskRejectInputSerializer, responses={200: TaskSerializer},
-               summary="Reject an approval task (comment required)")
+@extend_schema(
+    request=TaskRejectInputSerializer,
+    responses={200: TaskSerializer},
+    summary="Reject an approval task (comment required)",
+)
 class TaskRejectView(_TaskDecisionView):
     decision = "reject"
     input_serializer = TaskRejectInputSerializer
 
 
-@extend_schema(request=TaskCompleteInputSerializer, responses={200: TaskSerializer},
-               summary="Complete a form task (check_safety, verify_contact)")
+@extend_schema(
+    request=TaskCompleteInputSerializer,
+    responses={200: TaskSerializer},
+    summary="Complete a form task (check_safety, verify_contact)",
+)
 class TaskCompleteView(_TaskDecisionView):
     decision = "complete"
     input_serializer = TaskCompleteInputSerializer

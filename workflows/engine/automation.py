@@ -30,8 +30,10 @@ def execute_step(step_run_id: int) -> str:
     with transaction.atomic():
         try:
             step_run = (
-                StepRun.objects.unscoped().select_for_update(of=("self",))
-                .select_related("run").get(pk=step_run_id)
+                StepRun.objects.unscoped()
+                .select_for_update(of=("self",))
+                .select_related("run")
+                .get(pk=step_run_id)
             )
         except StepRun.DoesNotExist:
             return "missing"
@@ -42,17 +44,29 @@ def execute_step(step_run_id: int) -> str:
         step_run.attempts += 1
         step_run.save(update_fields=["attempts"])
         if spec is None or spec.handler is None:
-            runner._fail_step(step_run, step_run.run, f"Action '{step_run.action}' has no "
-                              "handler.", actor=None, log=log)
+            runner._fail_step(
+                step_run,
+                step_run.run,
+                f"Action '{step_run.action}' has no handler.",
+                actor=None,
+                log=log,
+            )
         else:
             try:
                 result = spec.handler(step_run=step_run)
             except Exception as exc:  # the handler's failure is the step's failure
                 logger.warning("step run %s (%s) failed: %s", step_run.pk, step_run.action, exc)
-                runner._fail_step(step_run, step_run.run, f"{type(exc).__name__}: {exc}",
-                                  actor=None, log=log)
+                runner._fail_step(
+                    step_run, step_run.run, f"{type(exc).__name__}: {exc}", actor=None, log=log
+                )
             else:
-                runner.step_finished(step_run, step_run.run, StepRunStatus.COMPLETED,
-                                     actor=None, log=log, result=result or {})
+                runner.step_finished(
+                    step_run,
+                    step_run.run,
+                    StepRunStatus.COMPLETED,
+                    actor=None,
+                    log=log,
+                    result=result or {},
+                )
         log.flush()
         return step_run.status

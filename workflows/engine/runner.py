@@ -47,34 +47,57 @@ RUN_FINAL = {RunStatus.COMPLETED, RunStatus.REJECTED, RunStatus.FAILED, RunStatu
 # --- creating runs -------------------------------------------------------------------------
 
 
-def runs_create(*, tenant_id: int, subject_type: str, subject_id: int,
-                workflows: Sequence[Workflow], submitted_by: Any | None) -> list[WorkflowRun]:
+def runs_create(
+    *,
+    tenant_id: int,
+    subject_type: str,
+    subject_id: int,
+    workflows: Sequence[Workflow],
+    submitted_by: Any | None,
+) -> list[WorkflowRun]:
     """Runs for `workflows` in order (sequence 1..n), each with a snapshot of its steps.
 
     Three queries however many workflows and steps: the steps, the runs, the step runs.
     """
     steps_by_workflow: dict[int, list[Step]] = {w.pk: [] for w in workflows}
-    for step in Step.objects.for_tenant(tenant_id).filter(
-        workflow_id__in=list(steps_by_workflow)
-    ).order_by("workflow_id", "order", "id"):
+    for step in (
+        Step.objects.for_tenant(tenant_id)
+        .filter(workflow_id__in=list(steps_by_workflow))
+        .order_by("workflow_id", "order", "id")
+    ):
         steps_by_workflow[step.workflow_id].append(step)
-    runs = WorkflowRun.objects.bulk_create([
-        WorkflowRun(
-            tenant_id=tenant_id, workflow=workflow, workflow_name=workflow.name,
-            workflow_code=workflow.code, subject_type=subject_type, subject_id=subject_id,
-            sequence=index, step_count=len(steps_by_workflow[workflow.pk]),
-            submitted_by=submitted_by,
-        )
-        for index, workflow in enumerate(workflows, start=1)
-    ])
-    step_runs = StepRun.objects.bulk_create([
-        StepRun(
-            tenant_id=tenant_id, run=run, position=position, order=step.order, name=step.name,
-            action=step.action, config=step.config,
-        )
-        for run in runs
-        for position, step in enumerate(steps_by_workflow[run.workflow_id])
-    ])
+    runs = WorkflowRun.objects.bulk_create(
+        [
+            WorkflowRun(
+                tenant_id=tenant_id,
+                workflow=workflow,
+                workflow_name=workflow.name,
+                workflow_code=workflow.code,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                sequence=index,
+                chain_length=len(workflows),
+                step_count=len(steps_by_workflow[workflow.pk]),
+                submitted_by=submitted_by,
+            )
+            for index, workflow in enumerate(workflows, start=1)
+        ]
+    )
+    step_runs = StepRun.objects.bulk_create(
+        [
+            StepRun(
+                tenant_id=tenant_id,
+                run=run,
+                position=position,
+                order=step.order,
+                name=step.name,
+                action=step.action,
+                config=step.config,
+            )
+            for run in runs
+            for position, step in enumerate(steps_by_workflow[run.workflow_id])
+        ]
+    )
     by_run: dict[int, list[StepRun]] = {}
     for step_run in step_runs:
         by_run.setdefault(step_run.run_id, []).append(step_run)
@@ -83,8 +106,12 @@ def runs_create(*, tenant_id: int, subject_type: str, subject_id: int,
     return runs
 
 
-def run_start(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> None:
-    """not_started -> running, and the first step opens (or the run completes if empty)."""
+def run_start(
+    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
+) -> None:
+    """not_started -> running, and the first step opens (or the run completes if empty).
+
+    `first_step` saves a query when the caller already has the run's position-0 step run."""
     if run.status != RunStatus.NOT_STARTED:
         raise Conflict(f"Run {run.pk} cannot start from status '{run.status}'.")
     now = timezone.now()
@@ -94,16 +121,18 @@ def run_start(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> Non
     if run.step_count == 0:
         _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
         return
-    prefetched = getattr(run, "_prefetched_step_runs", None)
-    first = prefetched[0] if prefetched else StepRun.objects.get(run=run, position=0)
-    _activate_step(first, run, actor=actor, log=log)
+    if first_step is None:
+        prefetched = getattr(run, "_prefetched_step_runs", None)
+        first_step = prefetched[0] if prefetched else StepRun.objects.get(run=run, position=0)
+    _activate_step(first_step, run, actor=actor, log=log)
 
 
 # --- steps ---------------------------------------------------------------------------------
 
 
-def _activate_step(step_run: StepRun, run: WorkflowRun, *, actor: Any | None,
-                   log: TransitionLog) -> None:
+def _activate_step(
+    step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: TransitionLog
+) -> None:
     spec = registry.get(step_run.action)
     now = timezone.now()
     if spec is None:
@@ -128,8 +157,13 @@ def _open_task(step_run: StepRun, run: WorkflowRun, *, log: TransitionLog, actor
     config = step_run.config or {}
     is_approval = step_run.action == "approval"
     task = HumanTask(
-        tenant_id=run.tenant_id, step_run=step_run, run=run, subject_type=run.subject_type,
-        subject_id=run.subject_id, name=step_run.name, action=step_run.action,
+        tenant_id=run.tenant_id,
+        step_run=step_run,
+        run=run,
+        subject_type=run.subject_type,
+        subject_id=run.subject_id,
+        name=step_run.name,
+        action=step_run.action,
         submitted_by_id=run.submitted_by_id,
     )
     if config.get("due_in_hours"):
@@ -148,8 +182,13 @@ def _open_task(step_run: StepRun, run: WorkflowRun, *, log: TransitionLog, actor
     required = {"any": 1, "all": eligible, "quorum": int(config.get("quorum") or 1)}[task.rule]
     if eligible == 0 or required > eligible:
         _cancel_task(task, log=log)
-        _fail_step(step_run, run, f"Not enough eligible approvers: {eligible} for {required} "
-                   "needed.", actor=actor, log=log)
+        _fail_step(
+            step_run,
+            run,
+            f"Not enough eligible approvers: {eligible} for {required} needed.",
+            actor=actor,
+            log=log,
+        )
         return
     if task.rule != "any":  # "any" needs no counts: the first decision is final
         task.eligible_count, task.required_approvals = eligible, required
@@ -163,8 +202,9 @@ def _insert_ballots(task: HumanTask, users: Any) -> int:
     ids = users.order_by().annotate(eligible_user_id=F("pk")).values("eligible_user_id")
     select_sql, params = ids.query.sql_with_params()
     table = connection.ops.quote_name(TaskBallot._meta.db_table)
+    # Only identifiers Django generated are interpolated; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} (tenant_id, task_id, user_id, comment, data) "
+        f"INSERT INTO {table} (tenant_id, task_id, user_id, comment, data) "  # noqa: S608
         f"SELECT %s, %s, eligible.eligible_user_id, '', %s FROM ({select_sql}) AS eligible"
     )
     with connection.cursor() as cursor:
@@ -178,8 +218,9 @@ def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
 
-def _fail_step(step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any,
-               log: TransitionLog) -> None:
+def _fail_step(
+    step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any, log: TransitionLog
+) -> None:
     previous = step_run.status
     step_run.status, step_run.last_error = StepRunStatus.FAILED, error
     step_run.finished_at = timezone.now()
@@ -189,8 +230,15 @@ def _fail_step(step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any,
     _finish_run(run, RunStatus.FAILED, actor=actor, log=log)
 
 
-def step_finished(step_run: StepRun, run: WorkflowRun, status: str, *, actor: Any,
-                  log: TransitionLog, result: dict[str, Any] | None = None) -> None:
+def step_finished(
+    step_run: StepRun,
+    run: WorkflowRun,
+    status: str,
+    *,
+    actor: Any,
+    log: TransitionLog,
+    result: dict[str, Any] | None = None,
+) -> None:
     """A step reached `status` (completed / rejected / failed): move the run on."""
     previous = step_run.status
     step_run.status, step_run.finished_at = status, timezone.now()
@@ -228,15 +276,24 @@ def _finish_run(run: WorkflowRun, status: str, *, actor: Any, log: TransitionLog
 def task_lock(*, tenant_id: int, task_id: int) -> HumanTask:
     try:
         return (
-            HumanTask.objects.for_tenant(tenant_id).select_for_update(of=("self",))
-            .select_related("step_run", "run").get(pk=task_id)
+            HumanTask.objects.for_tenant(tenant_id)
+            .select_for_update(of=("self",))
+            .select_related("step_run", "run")
+            .get(pk=task_id)
         )
     except HumanTask.DoesNotExist as exc:
         raise NotFound("Not found.") from exc
 
 
-def task_decide_locked(task: HumanTask, *, decision: str, comment: str, data: dict[str, Any],
-                       actor: Any, log: TransitionLog) -> HumanTask:
+def task_decide_locked(
+    task: HumanTask,
+    *,
+    decision: str,
+    comment: str,
+    data: dict[str, Any],
+    actor: Any,
+    log: TransitionLog,
+) -> HumanTask:
     """Apply one person's decision to a task already locked by `task_lock`."""
     if task.status != TaskStatus.PENDING:
         raise Conflict(f"This task is already {task.status}.", "already_decided")
@@ -244,8 +301,9 @@ def task_decide_locked(task: HumanTask, *, decision: str, comment: str, data: di
     offered = spec.decisions if spec else ()
     if decision not in offered:
         verbs = " or ".join(offered) or "nothing"
-        raise ValidationFailed(f"A '{task.action}' task takes {verbs}, not {decision}.",
-                               "wrong_decision")
+        raise ValidationFailed(
+            f"A '{task.action}' task takes {verbs}, not {decision}.", "wrong_decision"
+        )
     now = timezone.now()
     if decision == BallotDecision.COMPLETE:
         outcome = _complete_form(task, spec, comment=comment, data=data, actor=actor, now=now)
@@ -262,20 +320,30 @@ def task_decide_locked(task: HumanTask, *, decision: str, comment: str, data: di
     if outcome is None:
         return task
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
-    step_status = StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else \
-        StepRunStatus.COMPLETED
-    step_finished(task.step_run, task.run, step_status, actor=actor, log=log,
-                  result={"decision": outcome, **({"data": data} if data else {})})
+    step_status = (
+        StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else StepRunStatus.COMPLETED
+    )
+    step_finished(
+        task.step_run,
+        task.run,
+        step_status,
+        actor=actor,
+        log=log,
+        result={"decision": outcome, **({"data": data} if data else {})},
+    )
     return task
 
 
 def _vote(task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any) -> str | None:
-    if (decision == BallotDecision.APPROVE and not task.allow_self_approval
-            and task.submitted_by_id == actor.pk):
+    if (
+        decision == BallotDecision.APPROVE
+        and not task.allow_self_approval
+        and task.submitted_by_id == actor.pk
+    ):
         raise Forbidden("You cannot approve your own request.", "self_approval")
-    updated = TaskBallot.objects.filter(
-        task=task, user=actor, decision__isnull=True
-    ).update(decision=decision, comment=comment, decided_at=now)
+    updated = TaskBallot.objects.filter(task=task, user=actor, decision__isnull=True).update(
+        decision=decision, comment=comment, decided_at=now
+    )
     if updated == 0:
         if TaskBallot.objects.filter(task=task, user=actor).exists():
             raise Conflict("You have already decided this task.", "already_voted")
@@ -293,19 +361,27 @@ def _vote(task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any)
     return None
 
 
-def _complete_form(task: HumanTask, spec: Any, *, comment: str, data: dict[str, Any], actor: Any,
-                   now: Any) -> str:
+def _complete_form(
+    task: HumanTask, spec: Any, *, comment: str, data: dict[str, Any], actor: Any, now: Any
+) -> str:
     if f",{actor.role}," not in task.open_to_roles:
         raise Forbidden("Your role may not complete this task.", "not_eligible")
     if spec.form_serializer is not None:
         form = spec.form_serializer(data=data if isinstance(data, dict) else None)
         if not form.is_valid():
-            raise ValidationFailed("Invalid form data.", "invalid_form", field="data",
-                                   extra={"errors": form.errors})
+            raise ValidationFailed(
+                "Invalid form data.", "invalid_form", field="data", extra={"errors": form.errors}
+            )
         data = dict(form.validated_data)
-    TaskBallot.objects.create(tenant_id=task.tenant_id, task=task, user=actor,
-                              decision=BallotDecision.COMPLETE, comment=comment, data=data,
-                              decided_at=now)
+    TaskBallot.objects.create(
+        tenant_id=task.tenant_id,
+        task=task,
+        user=actor,
+        decision=BallotDecision.COMPLETE,
+        comment=comment,
+        data=data,
+        decided_at=now,
+    )
     return TaskStatus.COMPLETED
 
 
@@ -317,9 +393,11 @@ def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) 
     for run in runs:
         if run.status != RunStatus.RUNNING:
             continue
-        for task in HumanTask.objects.select_for_update().filter(
-            run=run, status=TaskStatus.PENDING
-        ).order_by("pk"):
+        for task in (
+            HumanTask.objects.select_for_update()
+            .filter(run=run, status=TaskStatus.PENDING)
+            .order_by("pk")
+        ):
             _cancel_task(task, log=log)
         for step_run in StepRun.objects.filter(
             run=run, status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING]

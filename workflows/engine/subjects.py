@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workflows.engine.transitions import TransitionLog
-    from workflows.models import WorkflowRun
+    pass
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,9 @@ def get_subject(key: str) -> SubjectType | None:
     return _subjects.get(key)
 
 
-def describe_subjects(tenant_id: int, refs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+def describe_subjects(
+    tenant_id: int, refs: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], dict]:
     """Summaries for (type, id) pairs: one query per subject type present."""
     by_type: dict[str, set[int]] = {}
     for subject_type, subject_id in refs:
@@ -46,6 +47,8 @@ def describe_subjects(tenant_id: int, refs: Iterable[tuple[str, int]]) -> dict[t
         found = subject.describe(tenant_id, ids) if subject and subject.describe else {}
         for subject_id in ids:
             out[(subject_type, subject_id)] = {
-                "type": subject_type, "id": subject_id, **found.get(subject_id, {})
+                "type": subject_type,
+                "id": subject_id,
+                **found.get(subject_id, {}),
             }
     return out

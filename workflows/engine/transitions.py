@@ -14,13 +14,25 @@ class TransitionLog:
         self.comment = comment
         self.rows: list[StateTransition] = []
 
-    def record(self, object_type: str, object_id: int, from_status: str, to_status: str,
-               comment: str | None = None) -> None:
-        self.rows.append(StateTransition(
-            tenant_id=self.tenant_id, object_type=object_type, object_id=object_id,
-            from_status=from_status or "", to_status=to_status, actor_id=self.actor_id,
-            comment=self.comment if comment is None else comment,
-        ))
+    def record(
+        self,
+        object_type: str,
+        object_id: int,
+        from_status: str,
+        to_status: str,
+        comment: str | None = None,
+    ) -> None:
+        self.rows.append(
+            StateTransition(
+                tenant_id=self.tenant_id,
+                object_type=object_type,
+                object_id=object_id,
+                from_status=from_status or "",
+                to_status=to_status,
+                actor_id=self.actor_id,
+                comment=self.comment if comment is None else comment,
+            )
+        )
 
     def flush(self) -> None:
         if self.rows:

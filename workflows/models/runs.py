@@ -59,7 +59,10 @@ class WorkflowRun(TenantOwnedModel):
     subject_type = models.CharField(max_length=32)
     subject_id = models.BigIntegerField()
     sequence = models.PositiveIntegerField(default=1)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED)
+    chain_length = models.PositiveIntegerField(default=1)  # runs created with it, this one included
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
+    )
     step_count = models.PositiveIntegerField(default=0)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -77,7 +80,9 @@ class WorkflowRun(TenantOwnedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "subject_type", "subject_id"], name="run_tenant_subj_idx"),
+            models.Index(
+                fields=["tenant", "subject_type", "subject_id"], name="run_tenant_subj_idx"
+            ),
             models.Index(fields=["tenant", "status"], name="run_tenant_status_idx"),
         ]
 
@@ -149,7 +154,8 @@ class HumanTask(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="task_tenant_status_idx"),
             models.Index(
-                fields=["tenant", "subject_type", "subject_id", "status"], name="task_tenant_subj_idx"
+                fields=["tenant", "subject_type", "subject_id", "status"],
+                name="task_tenant_subj_idx",
             ),
         ]
 
@@ -159,7 +165,9 @@ class TaskBallot(TenantOwnedModel):
 
     task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="ballots")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    decision = models.CharField(max_length=16, choices=BallotDecision.choices, null=True, blank=True)
+    decision = models.CharField(
+        max_length=16, choices=BallotDecision.choices, null=True, blank=True
+    )
     comment = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -167,11 +175,14 @@ class TaskBallot(TenantOwnedModel):
     class Meta:
         ordering = ["decided_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "task", "user"], name="ballot_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["tenant", "task", "user"], name="ballot_unique_per_user"
+            ),
         ]
         indexes = [
             models.Index(
-                fields=["tenant", "user", "task"], name="ballot_open_idx",
+                fields=["tenant", "user", "task"],
+                name="ballot_open_idx",
                 condition=Q(decision__isnull=True),
             ),
         ]

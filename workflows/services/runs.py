@@ -13,33 +13,55 @@ from workflows.engine.transitions import TransitionLog
 from workflows.models import HumanTask, RunStatus, Workflow, WorkflowRun
 
 
-def task_decide(*, tenant: Tenant, task_id: int, decision: str, comment: str = "",
-                data: dict[str, Any] | None = None, actor: Any) -> HumanTask:
+def task_decide(
+    *,
+    tenant: Tenant,
+    task_id: int,
+    decision: str,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+    actor: Any,
+) -> HumanTask:
     """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
     with transaction.atomic(durable=True):
         task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id)
         log = TransitionLog(tenant.pk, actor, comment)
-        runner.task_decide_locked(task, decision=decision, comment=comment, data=data or {},
-                                  actor=actor, log=log)
+        runner.task_decide_locked(
+            task, decision=decision, comment=comment, data=data or {}, actor=actor, log=log
+        )
         log.flush()
     return task
 
 
-def run_start_on_subject(*, tenant: Tenant, subject_type: str, subject_id: int,
-                         workflow: Workflow, submitted_by: Any | None = None,
-                         actor: Any) -> WorkflowRun:
+def run_start_on_subject(
+    *,
+    tenant: Tenant,
+    subject_type: str,
+    subject_id: int,
+    workflow: Workflow,
+    submitted_by: Any | None = None,
+    actor: Any,
+) -> WorkflowRun:
     """Start one run of `workflow` on a subject (e.g. a case). The caller holds the transaction."""
     if workflow.tenant_id != tenant.pk:
         raise NotFound("Not found.")
     if not workflow.is_active:
         raise ValidationFailed("This workflow is not active.", field="workflow")
-    last = (WorkflowRun.objects.for_tenant(tenant)
-            .filter(subject_type=subject_type, subject_id=subject_id)
-            .order_by("-sequence").values_list("sequence", flat=True).first())
+    last = (
+        WorkflowRun.objects.for_tenant(tenant)
+        .filter(subject_type=subject_type, subject_id=subject_id)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
     log = TransitionLog(tenant.pk, actor)
-    (run,) = runner.runs_create(tenant_id=tenant.pk, subject_type=subject_type,
-                                subject_id=subject_id, workflows=[workflow],
-                                submitted_by=submitted_by)
+    (run,) = runner.runs_create(
+        tenant_id=tenant.pk,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        workflows=[workflow],
+        submitted_by=submitted_by,
+    )
     if last:
         run.sequence = last + 1
         run.save(update_fields=["sequence"])

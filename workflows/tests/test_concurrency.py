@@ -46,8 +46,9 @@ def post_as(token, url, body, **headers):
 
 def test_twenty_approvers_at_once_make_one_decision_and_one_next_step(tenant, make_user):
     approvers = [make_user(Role.SUPERVISOR) for _ in range(20)]
-    workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}},
-                                 {"approvers": {"role": "SUPERVISOR"}})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"role": "SUPERVISOR"}}, {"approvers": {"role": "SUPERVISOR"}}
+    )
     run = start(tenant, workflow)
     task = open_task(run)
     tokens = [obtain_token(user) for user in approvers]
@@ -59,8 +60,12 @@ def test_twenty_approvers_at_once_make_one_decision_and_one_next_step(tenant, ma
     assert TaskBallot.objects.filter(task=task, decision__isnull=False).count() == 1
     steps = list(StepRun.objects.filter(run=run).order_by("position"))
     assert [s.status for s in steps] == [StepRunStatus.COMPLETED, StepRunStatus.WAITING]
-    assert StateTransition.objects.filter(object_type="step_run", object_id=steps[1].pk,
-                                          to_status="waiting").count() == 1
+    assert (
+        StateTransition.objects.filter(
+            object_type="step_run", object_id=steps[1].pk, to_status="waiting"
+        ).count()
+        == 1
+    )
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
 

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 def decide(tenant, task, user, decision="approve", comment="", data=None):
-    return services.task_decide(tenant=tenant, task_id=task.pk, decision=decision,
-                                comment=comment, data=data, actor=user)
+    return services.task_decide(
+        tenant=tenant, task_id=task.pk, decision=decision, comment=comment, data=data, actor=user
+    )
 
 
 def test_any_rule_first_approval_completes_step_and_run(tenant, make_user):
@@ -46,8 +47,9 @@ def test_any_rule_first_approval_completes_step_and_run(tenant, make_user):
 
 def test_steps_advance_in_order(tenant, make_user):
     first, second = make_user(Role.SUPERVISOR), make_user(Role.ADMIN)
-    workflow = approval_workflow(tenant, {"approvers": {"users": [first.pk]}},
-                                 {"approvers": {"users": [second.pk]}})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [first.pk]}}, {"approvers": {"users": [second.pk]}}
+    )
     run = start(tenant, workflow)
     step_runs = list(StepRun.objects.filter(run=run).order_by("position"))
     assert [s.status for s in step_runs] == [StepRunStatus.WAITING, StepRunStatus.PENDING]
@@ -63,8 +65,9 @@ def test_steps_advance_in_order(tenant, make_user):
 
 def test_all_rule_needs_every_member(tenant, make_user):
     users = [make_user(Role.AGENT) for _ in range(3)]
-    workflow = approval_workflow(tenant, {"approvers": {"users": [u.pk for u in users]},
-                                          "rule": "all"})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [u.pk for u in users]}, "rule": "all"}
+    )
     run = start(tenant, workflow)
     task = open_task(run)
     decide(tenant, task, users[0])
@@ -80,8 +83,9 @@ def test_all_rule_needs_every_member(tenant, make_user):
 
 def test_all_rule_one_rejection_rejects(tenant, make_user):
     users = [make_user(Role.AGENT) for _ in range(3)]
-    workflow = approval_workflow(tenant, {"approvers": {"users": [u.pk for u in users]},
-                                          "rule": "all"})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [u.pk for u in users]}, "rule": "all"}
+    )
     run = start(tenant, workflow)
     decide(tenant, open_task(run), users[0])
     decide(tenant, open_task(run), users[1], "reject", "no")
@@ -91,8 +95,9 @@ def test_all_rule_one_rejection_rejects(tenant, make_user):
 
 def test_quorum_two_of_three(tenant, make_user):
     users = [make_user(Role.AGENT) for _ in range(3)]
-    workflow = approval_workflow(tenant, {"approvers": {"users": [u.pk for u in users]},
-                                          "rule": "quorum", "quorum": 2})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [u.pk for u in users]}, "rule": "quorum", "quorum": 2}
+    )
     run = start(tenant, workflow)
     task = open_task(run)
     decide(tenant, task, users[0], "reject", "no")
@@ -110,8 +115,9 @@ def test_quorum_two_of_three(tenant, make_user):
 
 def test_quorum_rejected_once_unreachable(tenant, make_user):
     users = [make_user(Role.AGENT) for _ in range(3)]
-    workflow = approval_workflow(tenant, {"approvers": {"users": [u.pk for u in users]},
-                                          "rule": "quorum", "quorum": 2})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [u.pk for u in users]}, "rule": "quorum", "quorum": 2}
+    )
     run = start(tenant, workflow)
     decide(tenant, open_task(run), users[0], "reject", "no")
     decide(tenant, open_task(run), users[1], "reject", "no")
@@ -121,8 +127,9 @@ def test_quorum_rejected_once_unreachable(tenant, make_user):
 
 def test_double_vote_is_conflict(tenant, make_user):
     users = [make_user(Role.AGENT) for _ in range(2)]
-    workflow = approval_workflow(tenant, {"approvers": {"users": [u.pk for u in users]},
-                                          "rule": "all"})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"users": [u.pk for u in users]}, "rule": "all"}
+    )
     task = open_task(start(tenant, workflow))
     decide(tenant, task, users[0])
     with pytest.raises(Conflict):
@@ -155,8 +162,9 @@ def test_submitter_cannot_approve_own_request(tenant, make_user):
 
 def test_self_approval_allowed_when_configured(tenant, make_user):
     submitter = make_user(Role.SUPERVISOR)
-    workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"},
-                                          "allow_self_approval": True})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"role": "SUPERVISOR"}, "allow_self_approval": True}
+    )
     run = start(tenant, workflow, submitted_by=submitter)
     decide(tenant, open_task(run), submitter)
     run.refresh_from_db()
@@ -165,8 +173,9 @@ def test_self_approval_allowed_when_configured(tenant, make_user):
 
 def test_not_enough_approvers_fails_the_run_with_reason(tenant, make_user):
     make_user(Role.SUPERVISOR)
-    workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"},
-                                          "rule": "quorum", "quorum": 2})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"role": "SUPERVISOR"}, "rule": "quorum", "quorum": 2}
+    )
     run = start(tenant, workflow)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
@@ -175,15 +184,18 @@ def test_not_enough_approvers_fails_the_run_with_reason(tenant, make_user):
 
 def test_run_pins_snapshot_of_steps(tenant, make_user):
     approver = make_user(Role.SUPERVISOR)
-    workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}},
-                                 {"approvers": {"role": "SUPERVISOR"}})
+    workflow = approval_workflow(
+        tenant, {"approvers": {"role": "SUPERVISOR"}}, {"approvers": {"role": "SUPERVISOR"}}
+    )
     run = start(tenant, workflow)
     # Edit the definition mid-run: rename, reorder, delete, add.
     Step.objects.filter(workflow=workflow, order=0).update(name="Renamed")
     Step.objects.filter(workflow=workflow, order=1).delete()
     StepFactory(workflow=workflow, order=5, action="check_safety")
     assert [s.name for s in StepRun.objects.filter(run=run).order_by("position")] == [
-        "Approve 0", "Approve 1"]
+        "Approve 0",
+        "Approve 1",
+    ]
     decide(tenant, open_task(run), approver)
     assert open_task(run).name == "Approve 1"
     new_run = start(tenant, workflow, subject_id=2)
@@ -221,8 +233,11 @@ def test_every_state_change_is_recorded(tenant, make_user):
     workflow = approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}})
     run = start(tenant, workflow)
     decide(tenant, open_task(run), approver, comment="looks right")
-    rows = list(StateTransition.objects.filter(tenant=tenant).values_list(
-        "object_type", "from_status", "to_status"))
+    rows = list(
+        StateTransition.objects.filter(tenant=tenant).values_list(
+            "object_type", "from_status", "to_status"
+        )
+    )
     assert ("run", "not_started", "running") in rows
     assert ("task", "pending", "approved") in rows
     assert ("step_run", "waiting", "completed") in rows

@@ -10,10 +10,22 @@ from approvals.api.views.assignments import (
     WorkflowAssignmentViewSet,
 )
 from approvals.api.views.groups import SecurityGroupMemberViewSet, SecurityGroupViewSet
+from approvals.api.views.transfers import (
+    TransferApproveView,
+    TransferCancelView,
+    TransferDetailView,
+    TransferListCreateView,
+    TransferRejectView,
+)
 
 __all__ = [
     "SecurityGroupMemberViewSet",
     "SecurityGroupViewSet",
+    "TransferApproveView",
+    "TransferCancelView",
+    "TransferDetailView",
+    "TransferListCreateView",
+    "TransferRejectView",
     "WorkflowAssignmentBulkAssignView",
     "WorkflowAssignmentReorderView",
     "WorkflowAssignmentViewSet",

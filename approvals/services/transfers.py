@@ -1,0 +1,202 @@
+"""Transfers: create one and start its chain; approve, reject or cancel it.
+
+Lock order: a transfer's pending task before the transfer row (the engine's policy: a task
+before its subject).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role
+from approvals.chain import SUBJECT
+from approvals.models import (
+    SecurityGroup,
+    SecurityGroupMember,
+    Transfer,
+    TransferStatus,
+    WorkflowAssignment,
+)
+from approvals.services.common import invalid_pk
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tenants.models import Tenant
+from workflows.engine import runner
+from workflows.engine.transitions import TransitionLog
+from workflows.models import HumanTask, RunStatus, TaskStatus, WorkflowRun
+
+
+def _resolve_group(*, tenant: Tenant, security_group_id: int | None, actor: Any) -> SecurityGroup:
+    memberships = SecurityGroupMember.objects.for_tenant(tenant).filter(
+        user=actor, security_group__is_active=True
+    )
+    if security_group_id is None:
+        group_ids = list(memberships.values_list("security_group_id", flat=True)[:2])
+        if len(group_ids) != 1:
+            raise ValidationFailed(
+                "Required: you belong to "
+                + ("no" if not group_ids else "several")
+                + " active security groups.",
+                "required",
+                field="security_group",
+            )
+        security_group_id = group_ids[0]
+    group = SecurityGroup.objects.for_tenant(tenant).filter(pk=security_group_id).first()
+    if group is None:
+        raise ValidationFailed(
+            invalid_pk(security_group_id), "does_not_exist", field="security_group"
+        )
+    if not group.is_active:
+        raise ValidationFailed(
+            f"Security group '{group.name}' is inactive.", "inactive", field="security_group"
+        )
+    if actor.role != Role.ADMIN and not memberships.filter(security_group=group).exists():
+        raise ValidationFailed(
+            f"You are not a member of security group '{group.name}'.",
+            "not_member",
+            field="security_group",
+        )
+    return group
+
+
+def transfer_create(
+    *,
+    tenant: Tenant,
+    transfer_type: str,
+    reference: str,
+    amount: Decimal,
+    currency: str,
+    security_group_id: int | None = None,
+    description: str = "",
+    payload: dict[str, Any] | None = None,
+    actor: Any,
+) -> Transfer:
+    """Create a transfer and start its chain: one run per active assignment of the group whose
+    template has this transfer type, in execution order; the first starts now."""
+    if actor.role == Role.VIEWER:
+        raise Forbidden("A VIEWER cannot create transfers.")
+    with transaction.atomic(durable=True):
+        group = _resolve_group(tenant=tenant, security_group_id=security_group_id, actor=actor)
+        assignments = list(
+            WorkflowAssignment.objects.for_tenant(tenant)
+            .filter(
+                security_group=group,
+                is_active=True,
+                workflow_template__is_active=True,
+                workflow_template__transfer_type=transfer_type,
+            )
+            .select_related("workflow_template")
+            .order_by("execution_order")
+        )
+        if not assignments:
+            raise ValidationFailed(
+                f"No active workflow is assigned to security group '{group.name}' for transfer "
+                f"type '{transfer_type}'.",
+                "no_workflow",
+                field="transfer_type",
+            )
+        try:
+            with transaction.atomic():
+                transfer = Transfer.objects.create(
+                    tenant=tenant,
+                    security_group=group,
+                    transfer_type=transfer_type,
+                    reference=reference,
+                    amount=amount,
+                    currency=currency.upper(),
+                    description=description,
+                    payload=payload or {},
+                    created_by=actor,
+                    updated_by=actor,
+                )
+        except IntegrityError as exc:
+            raise ValidationFailed(
+                f"A transfer with reference '{reference}' already exists.",
+                "unique",
+                field="reference",
+            ) from exc
+        log = TransitionLog(tenant.pk, actor)
+        log.record(SUBJECT, transfer.pk, "", TransferStatus.PENDING)
+        runs = runner.runs_create(
+            tenant_id=tenant.pk,
+            subject_type=SUBJECT,
+            subject_id=transfer.pk,
+            workflows=[a.workflow_template for a in assignments],
+            submitted_by=actor,
+        )
+        runner.run_start(runs[0], actor=actor, log=log)
+        log.flush()
+    return transfer
+
+
+def _get(tenant: Tenant, transfer_id: int) -> Transfer:
+    transfer = Transfer.objects.for_tenant(tenant).filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound("Not found.")
+    return transfer
+
+
+def transfer_decide(
+    *, tenant: Tenant, transfer_id: int, decision: str, comment: str = "", actor: Any
+) -> HumanTask:
+    """Approve or reject the transfer's current approval step, as one eligible approver."""
+    if actor.role == Role.VIEWER:
+        raise Forbidden("A VIEWER cannot approve or reject.")
+    with transaction.atomic(durable=True):
+        # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
+        # racer has just decided no longer matches `status=pending` once its lock is released.
+        task = (
+            HumanTask.objects.for_tenant(tenant)
+            .select_for_update(of=("self",))
+            .select_related("step_run", "run")
+            .filter(
+                subject_type=SUBJECT,
+                subject_id=transfer_id,
+                status=TaskStatus.PENDING,
+                action="approval",
+            )
+            .order_by("pk")
+            .first()
+        )
+        if task is None:
+            transfer = _get(tenant, transfer_id)
+            if transfer.status != TransferStatus.PENDING:
+                raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
+            raise Conflict("Nothing is awaiting approval on this transfer.", "nothing_pending")
+        log = TransitionLog(tenant.pk, actor, comment)
+        runner.task_decide_locked(
+            task, decision=decision, comment=comment, data={}, actor=actor, log=log
+        )
+        log.flush()
+    return task
+
+
+def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", actor: Any) -> Transfer:
+    """The creator, a SUPERVISOR or an ADMIN stops a pending transfer and its running run."""
+    transfer = _get(tenant, transfer_id)
+    if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
+        raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
+    with transaction.atomic(durable=True):
+        list(
+            HumanTask.objects.for_tenant(tenant)
+            .select_for_update()
+            .filter(subject_type=SUBJECT, subject_id=transfer.pk, status=TaskStatus.PENDING)
+            .order_by("pk")
+        )
+        transfer = Transfer.objects.for_tenant(tenant).select_for_update().get(pk=transfer.pk)
+        if transfer.status != TransferStatus.PENDING:
+            raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
+        log = TransitionLog(tenant.pk, actor, comment)
+        runs = WorkflowRun.objects.for_tenant(tenant).filter(
+            subject_type=SUBJECT, subject_id=transfer.pk, status=RunStatus.RUNNING
+        )
+        runner.runs_cancel(list(runs), actor=actor, log=log)
+        transfer.status, transfer.finished_at = TransferStatus.CANCELLED, timezone.now()
+        transfer.updated_by = actor
+        transfer.save(update_fields=["status", "finished_at", "updated_by", "updated_at"])
+        log.record(SUBJECT, transfer.pk, TransferStatus.PENDING, TransferStatus.CANCELLED)
+        log.flush()
+    return transfer
