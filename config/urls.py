@@ -9,6 +9,7 @@ api_patterns = [
     path("", include("tenants.api.urls")),
     path("", include("workflows.api.urls")),
     path("approvals/", include("approvals.api.urls")),
+    path("cases/", include("cases.api.urls")),
     path("actions/", ActionListView.as_view(), name="action-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

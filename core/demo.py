@@ -9,6 +9,8 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from approvals import services as approval_services
 from approvals.models import SecurityGroup, WorkflowAssignment
+from cases import services as case_services
+from cases.models import Case, CasePriority
 from tenants.models import Tenant
 from workflows import services as workflow_services
 from workflows.models import Workflow
@@ -24,6 +26,8 @@ DEMO_USERS = [
     ("approver2@demo.example", Role.SUPERVISOR, "Abe Approver"),
 ]
 APPROVER_EMAILS = ("approver1@demo.example", "approver2@demo.example")
+DEMO_CASE_REFERENCE = "CASE-DEMO-1"
+DEMO_CASE_TITLE = "Caller needs a safe place tonight"
 FINANCE_GROUP = "Finance Team"
 # (code, name, description, execution_order in Finance Team's chain)
 APPROVAL_WORKFLOWS = [
@@ -141,6 +145,30 @@ def _assign(
     log(f"assigned {workflow.code} to {group.name} as #{order}")
 
 
+def _demo_case(
+    tenant: Tenant, agent: User, intake: Workflow, log: Callable[[str], None]
+) -> Case:
+    """Opened once, with "Survivor Intake" started on it; left alone when it exists."""
+    case = Case.objects.for_tenant(tenant).filter(reference=DEMO_CASE_REFERENCE).first()
+    if case is not None:
+        return case
+    case = case_services.case_create_in_transaction(
+        tenant=tenant,
+        reference=DEMO_CASE_REFERENCE,
+        title=DEMO_CASE_TITLE,
+        description="Caller is safe for the moment but cannot go home tonight.",
+        priority=CasePriority.HIGH,
+        assignee_id=agent.pk,
+        data={"channel": "phone"},
+        actor=agent,
+    )
+    case_services.case_start_run_in_transaction(
+        tenant=tenant, case_id=case.pk, workflow_id=intake.pk, actor=agent
+    )
+    log(f"opened case {DEMO_CASE_REFERENCE} with {intake.name} running")
+    return case
+
+
 def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     tenant, created = Tenant.objects.get_or_create(
         slug=DEMO_SLUG, defaults={"name": "Demo Helpline"}
@@ -175,9 +203,12 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
         )
         _assign(tenant, admin, finance, workflow, order, log)
         approval_workflows.append(workflow)
+    agent = next(user for user in users if user.role == Role.AGENT)
+    case = _demo_case(tenant, agent, intake, log)
     return {
         "tenant": tenant,
         "users": users,
         "workflows": [intake, *approval_workflows],
         "security_groups": [finance],
+        "cases": [case],
     }

@@ -90,3 +90,14 @@ class WorkflowAssignmentFactory(factory.django.DjangoModelFactory):
         WorkflowTemplateFactory, tenant=factory.SelfAttribute("..tenant")
     )
     execution_order = factory.Sequence(lambda n: n + 1)
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.Case"
+
+    tenant = factory.SubFactory(TenantFactory)
+    reference = factory.Sequence(lambda n: f"CASE-F{n:05d}")
+    title = factory.Sequence(lambda n: f"Case {n}")
+    description = "A case"
+    data = factory.LazyFunction(dict)

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "accounts",
     "workflows",
     "approvals",
+    "cases",
 ]
 
 MIDDLEWARE = [
