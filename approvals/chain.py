@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from approvals.models import Transfer, TransferStatus
@@ -19,7 +19,7 @@ from workflows.engine import runner
 from workflows.engine.approvers import register_approver_resolver
 from workflows.engine.subjects import SubjectType, register_subject
 from workflows.engine.transitions import TransitionLog
-from workflows.models import RunStatus, WorkflowRun
+from workflows.models import RunStatus, StepRun, WorkflowRun
 
 SUBJECT = "transfer"
 
@@ -41,15 +41,23 @@ def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
 
 def on_run_finished(*, run: WorkflowRun, actor: Any, log: TransitionLog) -> None:
     if run.status == RunStatus.COMPLETED:
-        next_run = (
-            WorkflowRun.objects.for_tenant(run.tenant_id)
-            .filter(subject_type=SUBJECT, subject_id=run.subject_id, sequence=run.sequence + 1)
+        if run.sequence >= run.chain_length:
+            _finish_transfer(run, TransferStatus.APPROVED, log)
+            return
+        # The next run with its first step, in one query (a run with no steps has none).
+        next_runs = WorkflowRun.objects.for_tenant(run.tenant_id).filter(
+            subject_type=SUBJECT, subject_id=run.subject_id, sequence=run.sequence + 1
+        )
+        # A subquery, not a join: the planner then walks the two tenant-leading indexes.
+        first_step = (
+            StepRun.objects.for_tenant(run.tenant_id)
+            .select_related("run")
+            .filter(run_id=Subquery(next_runs.values("pk")[:1]), position=0)
             .first()
         )
-        if next_run is None:
-            _finish_transfer(run, TransferStatus.APPROVED, log)
-        elif next_run.status == RunStatus.NOT_STARTED:
-            runner.run_start(next_run, actor=actor, log=log)
+        next_run = first_step.run if first_step else next_runs.get()
+        if next_run.status == RunStatus.NOT_STARTED:
+            runner.run_start(next_run, actor=actor, log=log, first_step=first_step)
     elif run.status == RunStatus.REJECTED:
         _finish_transfer(run, TransferStatus.REJECTED, log)
     # failed: the transfer stays pending until an admin retries the step; cancelled: the

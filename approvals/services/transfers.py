@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role
@@ -44,7 +45,12 @@ def _resolve_group(*, tenant: Tenant, security_group_id: int | None, actor: Any)
                 field="security_group",
             )
         security_group_id = group_ids[0]
-    group = SecurityGroup.objects.for_tenant(tenant).filter(pk=security_group_id).first()
+    group = (
+        SecurityGroup.objects.for_tenant(tenant)
+        .filter(pk=security_group_id)
+        .annotate(is_member=Exists(memberships.filter(security_group=OuterRef("pk"))))
+        .first()
+    )
     if group is None:
         raise ValidationFailed(
             invalid_pk(security_group_id), "does_not_exist", field="security_group"
@@ -53,7 +59,7 @@ def _resolve_group(*, tenant: Tenant, security_group_id: int | None, actor: Any)
         raise ValidationFailed(
             f"Security group '{group.name}' is inactive.", "inactive", field="security_group"
         )
-    if actor.role != Role.ADMIN and not memberships.filter(security_group=group).exists():
+    if actor.role != Role.ADMIN and not group.is_member:
         raise ValidationFailed(
             f"You are not a member of security group '{group.name}'.",
             "not_member",
@@ -78,57 +84,82 @@ def transfer_create(
     template has this transfer type, in execution order; the first starts now."""
     if actor.role == Role.VIEWER:
         raise Forbidden("A VIEWER cannot create transfers.")
-    with transaction.atomic(durable=True):
-        group = _resolve_group(tenant=tenant, security_group_id=security_group_id, actor=actor)
-        assignments = list(
-            WorkflowAssignment.objects.for_tenant(tenant)
-            .filter(
-                security_group=group,
-                is_active=True,
-                workflow_template__is_active=True,
-                workflow_template__transfer_type=transfer_type,
+    try:
+        with transaction.atomic(durable=True):
+            return _create_and_start(
+                tenant=tenant,
+                transfer_type=transfer_type,
+                reference=reference,
+                amount=amount,
+                currency=currency,
+                security_group_id=security_group_id,
+                description=description,
+                payload=payload,
+                actor=actor,
             )
-            .select_related("workflow_template")
-            .order_by("execution_order")
+    except IntegrityError as exc:
+        # A concurrent create took the reference; the whole transaction rolled back.
+        if "transfer_reference_unique_per_tenant" not in str(exc):
+            raise
+        raise ValidationFailed(
+            f"A transfer with reference '{reference}' already exists.", "unique", field="reference"
+        ) from exc
+
+
+def _create_and_start(
+    *,
+    tenant: Tenant,
+    transfer_type: str,
+    reference: str,
+    amount: Decimal,
+    currency: str,
+    security_group_id: int | None,
+    description: str,
+    payload: dict[str, Any] | None,
+    actor: Any,
+) -> Transfer:
+    group = _resolve_group(tenant=tenant, security_group_id=security_group_id, actor=actor)
+    assignments = list(
+        WorkflowAssignment.objects.for_tenant(tenant)
+        .filter(
+            security_group=group,
+            is_active=True,
+            workflow_template__is_active=True,
+            workflow_template__transfer_type=transfer_type,
         )
-        if not assignments:
-            raise ValidationFailed(
-                f"No active workflow is assigned to security group '{group.name}' for transfer "
-                f"type '{transfer_type}'.",
-                "no_workflow",
-                field="transfer_type",
-            )
-        try:
-            with transaction.atomic():
-                transfer = Transfer.objects.create(
-                    tenant=tenant,
-                    security_group=group,
-                    transfer_type=transfer_type,
-                    reference=reference,
-                    amount=amount,
-                    currency=currency.upper(),
-                    description=description,
-                    payload=payload or {},
-                    created_by=actor,
-                    updated_by=actor,
-                )
-        except IntegrityError as exc:
-            raise ValidationFailed(
-                f"A transfer with reference '{reference}' already exists.",
-                "unique",
-                field="reference",
-            ) from exc
-        log = TransitionLog(tenant.pk, actor)
-        log.record(SUBJECT, transfer.pk, "", TransferStatus.PENDING)
-        runs = runner.runs_create(
-            tenant_id=tenant.pk,
-            subject_type=SUBJECT,
-            subject_id=transfer.pk,
-            workflows=[a.workflow_template for a in assignments],
-            submitted_by=actor,
+        .select_related("workflow_template")
+        .order_by("execution_order")
+    )
+    if not assignments:
+        raise ValidationFailed(
+            f"No active workflow is assigned to security group '{group.name}' for transfer "
+            f"type '{transfer_type}'.",
+            "no_workflow",
+            field="transfer_type",
         )
-        runner.run_start(runs[0], actor=actor, log=log)
-        log.flush()
+    transfer = Transfer.objects.create(
+        tenant=tenant,
+        security_group=group,
+        transfer_type=transfer_type,
+        reference=reference,
+        amount=amount,
+        currency=currency.upper(),
+        description=description,
+        payload=payload or {},
+        created_by=actor,
+        updated_by=actor,
+    )
+    log = TransitionLog(tenant.pk, actor)
+    log.record(SUBJECT, transfer.pk, "", TransferStatus.PENDING)
+    runs = runner.runs_create(
+        tenant_id=tenant.pk,
+        subject_type=SUBJECT,
+        subject_id=transfer.pk,
+        workflows=[a.workflow_template for a in assignments],
+        submitted_by=actor,
+    )
+    runner.run_start(runs[0], actor=actor, log=log)
+    log.flush()
     return transfer
 
 

@@ -1,0 +1,284 @@
+"""Approval-chain benchmark: N transfers, each a chain of 3 workflows with one approval step.
+
+Everything goes through the service layer on PostgreSQL, in-process: create the transfer
+(which starts workflow 1), then three approvals, each completing a run and starting the next.
+The same work is then done in raw SQL (lock the row, insert the decision, advance the state)
+as a ceiling, in the same run, on the same server.
+
+    make bench                 # 300 transfers
+    make bench ARGS="--transfers 1000 --json"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/workflows"
+    parts = urlparse(base)
+    return urlunparse(parts._replace(path="/workflows_bench"))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    admin = urlunparse(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS workflows_bench")
+        conn.execute("CREATE DATABASE workflows_bench")
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class QueryCounter:
+    """Counts SQL statements with a connection wrapper (no debug cursor overhead)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def fixture():
+    from accounts.models import Role
+    from accounts.services import user_create
+    from approvals.models import SecurityGroup, SecurityGroupMember, WorkflowAssignment
+    from tenants.models import Tenant
+    from workflows import services as wf
+
+    tenant = Tenant.objects.create(name="Bench", slug="bench")
+    password = "Bench-Pass-2026!"
+    submitter = user_create(
+        tenant=tenant, email="submitter@bench.test", password=password, role=Role.AGENT
+    )
+    approver = user_create(
+        tenant=tenant, email="approver@bench.test", password=password, role=Role.SUPERVISOR
+    )
+    group = SecurityGroup.objects.create(tenant=tenant, name="Finance Team")
+    for user in (submitter, approver):
+        SecurityGroupMember.objects.create(tenant=tenant, security_group=group, user=user)
+    for order in (1, 2, 3):
+        workflow = wf.workflow_create(
+            tenant=tenant,
+            name=f"FAR {order}",
+            code=f"FAR_{order}",
+            transfer_type="FAR",
+            actor=approver,
+        )
+        wf.step_create(
+            tenant=tenant,
+            workflow=workflow,
+            name="Approve",
+            order=0,
+            action="approval",
+            config={"approvers": {"security_group": group.pk}},
+            actor=approver,
+        )
+        WorkflowAssignment.objects.create(
+            tenant=tenant, security_group=group, workflow_template=workflow, execution_order=order
+        )
+    return tenant, submitter, approver, group
+
+
+def run_engine(n: int) -> dict[str, float]:
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from approvals.models import Transfer
+    from approvals.services.transfers import transfer_create, transfer_decide
+
+    tenant, submitter, approver, group = fixture()
+    # Warm-up outside the measurement (imports, plan caches).
+    warm = transfer_create(
+        tenant=tenant,
+        transfer_type="FAR",
+        reference="warm",
+        amount=Decimal("1.00"),
+        currency="EUR",
+        security_group_id=group.pk,
+        actor=submitter,
+    )
+    for _ in range(3):
+        transfer_decide(tenant=tenant, transfer_id=warm.pk, decision="approve", actor=approver)
+
+    counter = QueryCounter()
+    decisions = 0
+    started = time.perf_counter()
+    decide_queries = 0
+    for i in range(n):
+        transfer = transfer_create(
+            tenant=tenant,
+            transfer_type="FAR",
+            reference=f"B-{i}",
+            amount=Decimal("100.00"),
+            currency="EUR",
+            security_group_id=group.pk,
+            actor=submitter,
+        )
+        for _ in range(3):
+            before = counter.count
+            with connection.execute_wrapper(counter):
+                transfer_decide(
+                    tenant=tenant, transfer_id=transfer.pk, decision="approve", actor=approver
+                )
+            decide_queries += counter.count - before
+            decisions += 1
+    elapsed = time.perf_counter() - started
+    approved = Transfer.objects.for_tenant(tenant).filter(status="approved").count()
+    assert approved == n + 1, f"only {approved} of {n + 1} transfers approved"
+    return {
+        "transfers_per_s": n / elapsed,
+        "queries_per_decision": decide_queries / decisions,
+        "seconds": elapsed,
+    }
+
+
+CEILING_SCHEMA = """
+DROP TABLE IF EXISTS raw_decision, raw_task, raw_run, raw_transfer;
+CREATE TABLE raw_transfer (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,
+    status text NOT NULL, reference text NOT NULL);
+CREATE TABLE raw_run (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,
+    transfer_id bigint NOT NULL REFERENCES raw_transfer, seq int NOT NULL, status text NOT NULL,
+    UNIQUE (tenant_id, transfer_id, seq));
+CREATE TABLE raw_task (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,
+    run_id bigint NOT NULL REFERENCES raw_run, status text NOT NULL);
+CREATE TABLE raw_decision (id bigserial PRIMARY KEY, tenant_id bigint NOT NULL,
+    task_id bigint NOT NULL REFERENCES raw_task, user_id bigint NOT NULL, decision text NOT NULL,
+    decided_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON raw_task (tenant_id, run_id, status);
+"""
+
+
+def run_ceiling(n: int, url: str) -> dict[str, float]:
+    """The same work in hand-written SQL over psycopg: the most a Python process can do."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute(CEILING_SCHEMA)
+        conn.commit()
+        started = time.perf_counter()
+        for i in range(n):
+            with conn.transaction():
+                tid = conn.execute(
+                    "INSERT INTO raw_transfer (tenant_id, status, reference) "
+                    "VALUES (1, 'pending', %s) RETURNING id",
+                    (f"R-{i}",),
+                ).fetchone()[0]
+                run_ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "INSERT INTO raw_run (tenant_id, transfer_id, seq, status) "
+                        "SELECT 1, %s, s, CASE WHEN s = 1 THEN 'running' ELSE 'not_started' END "
+                        "FROM generate_series(1, 3) s RETURNING id",
+                        (tid,),
+                    ).fetchall()
+                ]
+                conn.execute(
+                    "INSERT INTO raw_task (tenant_id, run_id, status) VALUES (1, %s, 'pending')",
+                    (run_ids[0],),
+                )
+            for seq in range(3):
+                with conn.transaction():
+                    task_id, run_id = conn.execute(
+                        "SELECT t.id, t.run_id FROM raw_task t JOIN raw_run r ON r.id = t.run_id "
+                        "WHERE t.tenant_id = 1 AND r.transfer_id = %s AND t.status = 'pending' "
+                        "FOR UPDATE OF t",
+                        (tid,),
+                    ).fetchone()
+                    conn.execute(
+                        "INSERT INTO raw_decision (tenant_id, task_id, user_id, "
+                        "decision) VALUES (1, %s, 2, 'approve')",
+                        (task_id,),
+                    )
+                    conn.execute(
+                        "UPDATE raw_task SET status = 'approved' WHERE id = %s", (task_id,)
+                    )
+                    conn.execute("UPDATE raw_run SET status = 'completed' WHERE id = %s", (run_id,))
+                    if seq < 2:
+                        conn.execute(
+                            "UPDATE raw_run SET status = 'running' WHERE id = %s",
+                            (run_ids[seq + 1],),
+                        )
+                        conn.execute(
+                            "INSERT INTO raw_task (tenant_id, run_id, status) "
+                            "VALUES (1, %s, 'pending')",
+                            (run_ids[seq + 1],),
+                        )
+                    else:
+                        conn.execute(
+                            "UPDATE raw_transfer SET status = 'approved' WHERE id = %s", (tid,)
+                        )
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE raw_decision, raw_task, raw_run, raw_transfer")
+        conn.commit()
+    return {"transfers_per_s": n / elapsed, "seconds": elapsed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    url = bench_database_url()
+    ensure_database(url)
+    setup_django(url)
+    if not args.json:
+        print(
+            f"approval-chain benchmark: {args.transfers} transfers x 3 approvals, "
+            f"PostgreSQL {urlparse(url).hostname}:{urlparse(url).port or 5432}",
+            flush=True,
+        )
+    ceiling = run_ceiling(args.transfers, url)
+    engine = run_engine(args.transfers)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "transfers": args.transfers,
+        "transfers_per_s": round(engine["transfers_per_s"], 1),
+        "queries_per_decision": round(engine["queries_per_decision"], 2),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+        "ceiling_transfers_per_s": round(ceiling["transfers_per_s"], 1),
+        "ratio_to_ceiling": round(engine["transfers_per_s"] / ceiling["transfers_per_s"], 3),
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(
+            f"  engine:   {figures['transfers_per_s']:>8} transfers/s ({engine['seconds']:.2f} s)"
+        )
+        print(
+            f"  ceiling:  {figures['ceiling_transfers_per_s']:>8} transfers/s raw SQL "
+            f"({ceiling['seconds']:.2f} s)"
+        )
+        print(f"  ratio to ceiling:     {figures['ratio_to_ceiling']}")
+        print(f"  SQL queries/decision: {figures['queries_per_decision']} (target <= 10)")
+        print(f"  peak RSS:             {figures['peak_rss_mb']} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
