@@ -46,21 +46,27 @@ def crowd(tenant, make_user, client_for):
 
 
 def test_twenty_threads_approving_one_transfer_start_the_next_run_once(crowd):
+    """Each step is decided once and each run starts once. A thread that arrives after the
+    first decision committed finds the *next* step pending and may legitimately decide it, so
+    one or two of the twenty succeed (the chain has two steps); all others get 409."""
     transfer_id, tokens = crowd
     results = race([post_as(t, f"{URL}{transfer_id}/approve/", {"comment": "go"}) for t in tokens])
     statuses = [status for status, _ in results]
-    assert statuses.count(200) == 1, results
-    assert statuses.count(409) == 19, results
+    successes = statuses.count(200)
+    assert successes in (1, 2), results
+    assert statuses.count(409) == 20 - successes, results
     assert all(body["success"] is False for status, body in results if status == 409)
     runs = list(WorkflowRun.objects.filter(subject_id=transfer_id).order_by("sequence"))
-    assert [r.status for r in runs] == [RunStatus.COMPLETED, RunStatus.RUNNING]
+    expected = [RunStatus.COMPLETED, RunStatus.RUNNING if successes == 1 else RunStatus.COMPLETED]
+    assert [r.status for r in runs] == expected
     assert (
         StateTransition.objects.filter(
             object_type="run", object_id=runs[1].pk, to_status="running"
         ).count()
         == 1
     )
-    assert TaskBallot.objects.filter(task__run=runs[0], decision__isnull=False).count() == 1
+    for run in runs[:successes]:
+        assert TaskBallot.objects.filter(task__run=run, decision__isnull=False).count() == 1
 
 
 def test_twenty_concurrent_and_twenty_sequential_replays_decide_once(crowd):
