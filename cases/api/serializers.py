@@ -75,6 +75,12 @@ class CaseDetailSerializer(CaseSerializer):
         return RunSerializer(self.context.get("runs", []), many=True).data
 
 
+class CaseErrorSerializer(serializers.Serializer):
+    """The body of a 401, 403, 404, 409 or 422 from the cases endpoints."""
+
+    detail = serializers.CharField()
+
+
 # Input
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -14,6 +15,7 @@ from cases import selectors, services
 from cases.api.serializers import (
     CaseCreateInputSerializer,
     CaseDetailSerializer,
+    CaseErrorSerializer,
     CaseListFilterSerializer,
     CaseRunStartInputSerializer,
     CaseSerializer,
@@ -32,11 +34,23 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="A retry with the same key returns the first answer instead of acting again.",
 )
+
+
+def _error(description: str, schema: Any = CaseErrorSerializer) -> OpenApiResponse:
+    return OpenApiResponse(response=schema, description=description)
+
+
 ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the body names each field and its rule."),
-    401: OpenApiResponse(description="No or invalid token."),
-    403: OpenApiResponse(description="Your role may not do this."),
-    404: OpenApiResponse(description="No such case in your tenant."),
+    400: _error(
+        "Invalid input: each field named, with its rules, e.g. "
+        '`{"title": ["This field is required."]}`.',
+        OpenApiTypes.OBJECT,
+    ),
+    401: _error("No or invalid token."),
+    403: _error("Your role may not do this."),
+    404: _error("No such case in your tenant."),
+    409: _error("The case is closed, or a request with this Idempotency-Key is in progress."),
+    422: _error("This Idempotency-Key was used with a different request."),
 }
 
 
@@ -54,6 +68,7 @@ class CaseListCreateView(TenantScopedMixin, generics.GenericAPIView):
 
     permission_classes = [CasePermission]
     serializer_class = CaseSerializer
+    queryset = Case.objects.none()  # for the schema generator; requests use the selectors
 
     @extend_schema(
         parameters=[CaseListFilterSerializer],
@@ -140,9 +155,7 @@ class CaseRunStartView(TenantScopedMixin, APIView):
         parameters=[IDEMPOTENCY_KEY],
         responses={
             201: RunDetailSerializer,
-            **errors(400, 401, 403, 404),
-            409: OpenApiResponse(description="The case is closed, or the key is in use."),
-            422: OpenApiResponse(description="The key was used with a different request."),
+            **errors(400, 401, 403, 404, 409, 422),
         },
         summary="Start a workflow on a case",
     )
