@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from accounts.permissions import IsTenantMember
+from accounts.permissions import IsTenantAdmin, IsTenantMember
 from core.api.views import TenantScopedMixin
 from core.errors import Forbidden
 from core.idempotency import idempotent
@@ -55,6 +55,21 @@ class RunCancelView(TenantScopedMixin, APIView):
             comment=data.validated_data["comment"],
             actor=request.user,
         )
+        run = selectors.run_get(tenant=self.tenant, run_id=pk)
+        history = selectors.run_history(tenant=self.tenant, run=run)
+        return Response(RunDetailSerializer(run, context={"history": history}).data)
+
+
+class RunRetryView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={200: RunDetailSerializer},
+        summary="Retry a failed run from its failed step (ADMIN)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        services.run_retry(tenant=self.tenant, run_id=pk, actor=request.user)
         run = selectors.run_get(tenant=self.tenant, run_id=pk)
         history = selectors.run_history(tenant=self.tenant, run=run)
         return Response(RunDetailSerializer(run, context={"history": history}).data)

@@ -3,6 +3,7 @@ from django.urls import path
 from workflows.api.runs import (
     RunCancelView,
     RunDetailView,
+    RunRetryView,
     TaskApproveView,
     TaskCompleteView,
     TaskDetailView,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("workflows/<int:workflow_id>/steps/<int:pk>/", step_detail, name="step-detail"),
     path("runs/<int:pk>/", RunDetailView.as_view(), name="run-detail"),
     path("runs/<int:pk>/cancel/", RunCancelView.as_view(), name="run-cancel"),
+    path("runs/<int:pk>/retry/", RunRetryView.as_view(), name="run-retry"),
     path("tasks/", TaskInboxView.as_view(), name="task-inbox"),
     path("tasks/<int:pk>/", TaskDetailView.as_view(), name="task-detail"),
     path("tasks/<int:pk>/approve/", TaskApproveView.as_view(), name="task-approve"),

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Role
+from workflows.engine import handlers
 from workflows.engine.registry import (
     ActionKind,
     ActionSpec,
@@ -128,6 +129,7 @@ register_action(
         label="Send email",
         description="Sends a templated email to addresses, a security group or a role.",
         config_serializer=SendEmailConfigSerializer,
+        handler=handlers.send_email,
     )
 )
 register_action(
@@ -137,5 +139,6 @@ register_action(
         label="Webhook",
         description="POSTs signed JSON to a URL, with retries.",
         config_serializer=WebhookConfigSerializer,
+        handler=handlers.webhook,
     )
 )

@@ -124,19 +124,19 @@ def run_start(
     if first_step is None:
         prefetched = getattr(run, "_prefetched_step_runs", None)
         first_step = prefetched[0] if prefetched else StepRun.objects.get(run=run, position=0)
-    _activate_step(first_step, run, actor=actor, log=log)
+    activate_step(first_step, run, actor=actor, log=log)
 
 
 # --- steps ---------------------------------------------------------------------------------
 
 
-def _activate_step(
+def activate_step(
     step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: TransitionLog
 ) -> None:
     spec = registry.get(step_run.action)
     now = timezone.now()
     if spec is None:
-        _fail_step(step_run, run, f"Unknown action '{step_run.action}'.", actor=actor, log=log)
+        fail_step(step_run, run, f"Unknown action '{step_run.action}'.", actor=actor, log=log)
         return
     if spec.is_human:
         step_run.status, step_run.started_at = StepRunStatus.WAITING, now
@@ -182,7 +182,7 @@ def _open_task(step_run: StepRun, run: WorkflowRun, *, log: TransitionLog, actor
     required = {"any": 1, "all": eligible, "quorum": int(config.get("quorum") or 1)}[task.rule]
     if eligible == 0 or required > eligible:
         _cancel_task(task, log=log)
-        _fail_step(
+        fail_step(
             step_run,
             run,
             f"Not enough eligible approvers: {eligible} for {required} needed.",
@@ -218,7 +218,7 @@ def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
 
-def _fail_step(
+def fail_step(
     step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any, log: TransitionLog
 ) -> None:
     previous = step_run.status
@@ -251,7 +251,7 @@ def step_finished(
     if status == StepRunStatus.COMPLETED:
         if step_run.position + 1 < run.step_count:
             next_step = StepRun.objects.get(run=run, position=step_run.position + 1)
-            _activate_step(next_step, run, actor=actor, log=log)
+            activate_step(next_step, run, actor=actor, log=log)
         else:
             _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
     elif status == StepRunStatus.REJECTED:

@@ -4,6 +4,7 @@ from workflows.models.definitions import Step, Workflow
 from workflows.models.runs import (
     BallotDecision,
     HumanTask,
+    OutboxEvent,
     RunStatus,
     StateTransition,
     StepRun,
@@ -16,6 +17,7 @@ from workflows.models.runs import (
 __all__ = [
     "BallotDecision",
     "HumanTask",
+    "OutboxEvent",
     "RunStatus",
     "StateTransition",
     "Step",

@@ -206,3 +206,30 @@ class StateTransition(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "object_type", "object_id"], name="transition_obj_idx"),
         ]
+
+
+class OutboxEvent(TenantOwnedModel):
+    """An event written in the transaction that caused it; the relay hands it to the workers.
+
+    A broker outage delays work but loses none: an event stays here until it was published.
+    """
+
+    topic = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                name="outbox_pending_idx",
+                condition=Q(dispatched_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

@@ -8,10 +8,11 @@ from workflows.services.definitions import (
     workflow_delete,
     workflow_update,
 )
-from workflows.services.runs import run_cancel, run_start_on_subject, task_decide
+from workflows.services.runs import run_cancel, run_retry, run_start_on_subject, task_decide
 
 __all__ = [
     "run_cancel",
+    "run_retry",
     "run_start_on_subject",
     "step_create",
     "step_delete",

@@ -10,7 +10,14 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows.engine import runner
 from workflows.engine.transitions import TransitionLog
-from workflows.models import HumanTask, RunStatus, Workflow, WorkflowRun
+from workflows.models import (
+    HumanTask,
+    RunStatus,
+    StepRun,
+    StepRunStatus,
+    Workflow,
+    WorkflowRun,
+)
 
 
 def task_decide(
@@ -80,5 +87,34 @@ def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) ->
             raise Conflict(f"Only a running run can be cancelled; this one is {run.status}.")
         log = TransitionLog(tenant.pk, actor, comment)
         runner.runs_cancel([run], actor=actor, log=log)
+        log.flush()
+    return run
+
+
+def run_retry(*, tenant: Tenant, run_id: int, actor: Any) -> WorkflowRun:
+    """ADMIN: a failed run resumes at its failed step, which runs again from its first attempt."""
+    with transaction.atomic(durable=True):
+        try:
+            run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
+        except WorkflowRun.DoesNotExist as exc:
+            raise NotFound("Not found.") from exc
+        if run.status != RunStatus.FAILED:
+            raise Conflict(f"Only a failed run can be retried; this one is {run.status}.")
+        step_run = (
+            StepRun.objects.for_tenant(tenant)
+            .filter(run=run, status=StepRunStatus.FAILED)
+            .order_by("position")
+            .first()
+        )
+        if step_run is None:
+            raise Conflict("This run has no failed step to retry.")
+        log = TransitionLog(tenant.pk, actor, "retry")
+        log.record("run", run.pk, RunStatus.FAILED, RunStatus.RUNNING)
+        run.status, run.finished_at = RunStatus.RUNNING, None
+        run.save(update_fields=["status", "finished_at"])
+        log.record("step_run", step_run.pk, StepRunStatus.FAILED, StepRunStatus.PENDING)
+        step_run.status, step_run.attempts, step_run.finished_at = StepRunStatus.PENDING, 0, None
+        step_run.save(update_fields=["status", "attempts", "finished_at"])
+        runner.activate_step(step_run, run, actor=actor, log=log)
         log.flush()
     return run

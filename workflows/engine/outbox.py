@@ -1,0 +1,93 @@
+"""The relay: hands outbox events to Celery, or executes them here when there is no broker.
+
+An event is marked dispatched only after the broker confirmed it, in the transaction that
+holds it locked (SKIP LOCKED, so several relays share the work). A broker outage leaves the
+events waiting; the next relay pass delivers them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from workflows.engine import automation
+from workflows.models import OutboxEvent
+
+logger = logging.getLogger("workflows.outbox")
+
+
+def publish(event: OutboxEvent) -> None:
+    from workflows.tasks import execute_step_run
+
+    execute_step_run.apply_async(
+        args=[event.payload["step_run_id"]],
+        headers={"idempotency_key": event.payload.get("idempotency_key", "")},
+        retry=False,
+    )
+
+
+def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
+    """Publish due, undispatched events; returns how many were published."""
+    published = 0
+    with transaction.atomic():
+        pending = (
+            OutboxEvent.objects.unscoped()
+            .select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, available_at__lte=timezone.now())
+            .order_by("id")
+        )
+        if event_ids is not None:
+            pending = pending.filter(pk__in=list(event_ids))
+        done: list[int] = []
+        for event in pending[:limit]:
+            try:
+                publish(event)
+            except Exception as exc:  # noqa: BLE001  (broker down: leave it for later)
+                OutboxEvent.objects.filter(pk=event.pk).update(
+                    publish_attempts=event.publish_attempts + 1
+                )
+                logger.warning("outbox: broker unavailable, event %s waits: %s", event.pk, exc)
+                break
+            done.append(event.pk)
+        if done:
+            OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now())
+            published = len(done)
+    if published:
+        logger.info("outbox: published %s event(s)", published)
+    return published
+
+
+def execute_in_process(event_id: int) -> None:
+    """No broker (the embedded default): run the step here, retries included, in order."""
+    step_run_id: int | None = None
+    while True:
+        with transaction.atomic():
+            event = (
+                OutboxEvent.objects.unscoped()
+                .select_for_update(skip_locked=True)
+                .filter(pk=event_id, dispatched_at__isnull=True)
+                .first()
+            )
+            if event is None:
+                return
+            OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+            step_run_id = event.payload["step_run_id"]
+        automation.sleep((event.available_at - timezone.now()).total_seconds())
+        automation.execute_step(step_run_id)
+        retry = (
+            OutboxEvent.objects.unscoped()
+            .filter(
+                topic=automation.TOPIC_EXECUTE,
+                dispatched_at__isnull=True,
+                payload__step_run_id=step_run_id,
+            )
+            .order_by("id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if retry is None:
+            return
+        event_id = retry
