@@ -147,6 +147,20 @@ else:
 
 # Background work: no broker means events run in-process after commit.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "workflows")
+# A worker killed mid-task has its task redelivered, not acknowledged and lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish either works now or waits
+# Automated steps: retries back off as base * 2**attempt seconds, at most RETRY_MAX_DELAY.
+WORKFLOWS_RETRY_BASE_SECONDS = float(os.environ.get("WORKFLOWS_RETRY_BASE_SECONDS", "2"))
+WORKFLOWS_RETRY_MAX_DELAY = float(os.environ.get("WORKFLOWS_RETRY_MAX_DELAY", "300"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
