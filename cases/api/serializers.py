@@ -103,7 +103,13 @@ class CaseCreateInputSerializer(serializers.Serializer):
     def validate_data(self, value: dict[str, Any]) -> dict[str, Any]:
         if _has_null_character(value):
             raise serializers.ValidationError("Null characters are not allowed.")
-        if len(json.dumps(value).encode()) > MAX_DATA_BYTES:
+        try:
+            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+        except ValueError as exc:  # Infinity/NaN (1e400 parses as inf), lone surrogates
+            raise serializers.ValidationError(
+                "Only finite numbers and valid Unicode text are allowed."
+            ) from exc
+        if len(encoded) > MAX_DATA_BYTES:
             raise serializers.ValidationError("At most 64 KB of JSON.")
         return value
 

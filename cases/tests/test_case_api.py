@@ -263,6 +263,23 @@ def test_create_rules_answer_400_naming_the_field(agent_client, tenant, payload,
     assert not Case.objects.for_tenant(tenant).exists()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"title": "x", "data": {"n": 1e400}}',
+        '{"title": "x", "data": {"n": [1, -1e999]}}',
+        '{"title": "x", "data": {"k": "\\ud800"}}',
+        '{"title": "x", "data": {"\\udfff": 1}}',
+        '{"title": "x", "data": {"k": NaN}}',
+    ],
+)
+def test_data_postgres_cannot_store_is_400_not_500(agent_client, tenant, raw):
+    response = agent_client.post(LIST_URL, raw, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) <= {"data", "detail"}
+    assert not Case.objects.for_tenant(tenant).exists()
+
+
 def test_missing_assignee_has_drf_wording(agent_client, tenant):
     response = agent_client.post(LIST_URL, {**VALID, "assignee": 987654321}, format="json")
     assert response.json() == {"assignee": ['Invalid pk "987654321" - object does not exist.']}

@@ -74,3 +74,34 @@ def test_demo_agent_sees_the_demo_case_task_in_the_inbox(client):
     assert [(i["action"], i["subject"]["reference"]) for i in case_items] == [
         ("verify_contact", "CASE-DEMO-1")
     ]
+
+
+def test_demo_case_runs_survivor_intake_to_the_end_with_the_cases_fields_in_the_email(
+    client, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.CELERY_BROKER_URL = ""  # the embedded default: automated steps run in-process
+    seed()
+    token = client.post(
+        "/api/auth/token/",
+        {"email": "agent@demo.example", "password": "Demo-Pass-2026!"},
+        content_type="application/json",
+    ).json()["access"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    case, [(run_id, *_)] = demo_case_state()
+    for form in ({"contact_verified": True}, {"risk_level": "medium"}):
+        task = HumanTask.objects.unscoped().get(run_id=run_id, status="pending")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/api/tasks/{task.pk}/complete/",
+                {"data": form},
+                content_type="application/json",
+                **auth,
+            )
+        assert response.status_code == 200, response.content
+    run = client.get(f"/api/runs/{run_id}/", **auth).json()
+    assert run["status"] == "completed", run
+    assert [s["status"] for s in run["steps"]] == ["completed"] * 3
+    [email] = mailoutbox
+    assert email.subject == "New case CASE-DEMO-1"
+    assert email.body == "A case was opened: Caller needs a safe place tonight"
+    assert sorted(email.to) == ["approver1@demo.example", "approver2@demo.example"]
