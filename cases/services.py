@@ -28,7 +28,6 @@ from workflows.engine.transitions import TransitionLog
 from workflows.models import HumanTask, RunStatus, TaskStatus, Workflow, WorkflowRun
 
 REFERENCE_CONSTRAINT = "case_reference_unique_per_tenant"
-RUN_SEQUENCE_CONSTRAINT = "run_sequence_unique_per_subject"
 CASE_FIELDS = ("reference", "title", "description", "status", "priority", "assignee_id", "data")
 
 
@@ -215,22 +214,11 @@ def case_start_run_in_transaction(
         raise ValidationFailed(invalid_pk(workflow_id), "does_not_exist", field="workflow")
     if case.status == CaseStatus.CLOSED:
         raise Conflict("This case is closed; reopen it to start a workflow.", "case_closed")
-    try:
-        with transaction.atomic():
-            return workflow_services.run_start_on_subject(
-                tenant=tenant,
-                subject_type=SUBJECT,
-                subject_id=case.pk,
-                workflow=workflow,
-                submitted_by=actor,
-                actor=actor,
-            )
-    except IntegrityError as exc:
-        # The engine inserts every new run as sequence 1 before renumbering it, so a second run
-        # on the same subject collides (reported upstream). Answer 409, never a 500.
-        if _violated_constraint(exc) != RUN_SEQUENCE_CONSTRAINT:
-            raise
-        raise Conflict(
-            "This case already has a run; the engine cannot start another on it yet.",
-            "run_sequence_taken",
-        ) from exc
+    return workflow_services.run_start_on_subject(
+        tenant=tenant,
+        subject_type=SUBJECT,
+        subject_id=case.pk,
+        workflow=workflow,
+        submitted_by=actor,
+        actor=actor,
+    )

@@ -110,23 +110,6 @@ def test_detail_lists_the_cases_runs_in_start_order(agent_client, tenant, case, 
     assert runs[0] == full
 
 
-def test_second_run_on_a_case_is_a_clean_409_not_a_500(agent_client, tenant, case, intake):
-    """Interim: the engine cannot number a second run on one subject yet (see the xfail below)."""
-    first = agent_client.post(runs_url(case.pk), {"workflow": intake.pk}, format="json").json()
-    response = agent_client.post(runs_url(case.pk), {"workflow": intake.pk}, format="json")
-    assert response.status_code == 409
-    assert response.json() == {
-        "detail": "This case already has a run; the engine cannot start another on it yet."
-    }
-    assert list(WorkflowRun.objects.values_list("id", flat=True)) == [first["id"]]
-    assert HumanTask.objects.count() == 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: run_start_on_subject inserts sequence 1 before renumbering, so a second "
-    "run on one subject hits run_sequence_unique_per_subject",
-)
 def test_a_second_workflow_can_run_on_the_same_case(agent_client, tenant, case, intake):
     agent_client.post(runs_url(case.pk), {"workflow": intake.pk}, format="json")
     response = agent_client.post(runs_url(case.pk), {"workflow": intake.pk}, format="json")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from workflows.engine import automation
@@ -19,14 +22,23 @@ from workflows.models import OutboxEvent
 logger = logging.getLogger("workflows.outbox")
 
 
-def publish(event: OutboxEvent) -> None:
+def publish(event: OutboxEvent, connection: Any) -> None:
     from workflows.tasks import execute_step_run
 
     execute_step_run.apply_async(
         args=[event.payload["step_run_id"]],
         headers={"idempotency_key": event.payload.get("idempotency_key", "")},
+        connection=connection,
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
         retry=False,
     )
+
+
+def broker_connection() -> Any:
+    """A connection to the broker named in settings now (read at call time, not import)."""
+    from config.celery import app
+
+    return app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=3)
 
 
 def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
@@ -42,16 +54,22 @@ def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
         if event_ids is not None:
             pending = pending.filter(pk__in=list(event_ids))
         done: list[int] = []
-        for event in pending[:limit]:
+        events = list(pending[:limit])
+        if events:
             try:
-                publish(event)
-            except Exception as exc:  # noqa: BLE001  (broker down: leave it for later)
-                OutboxEvent.objects.filter(pk=event.pk).update(
-                    publish_attempts=event.publish_attempts + 1
+                with broker_connection() as connection:
+                    connection.ensure_connection(max_retries=1)
+                    for event in events:
+                        publish(event, connection)
+                        done.append(event.pk)
+            except Exception as exc:  # noqa: BLE001  (broker down: the rest waits)
+                waiting = [e.pk for e in events if e.pk not in done]
+                OutboxEvent.objects.filter(pk__in=waiting).update(
+                    publish_attempts=F("publish_attempts") + 1
                 )
-                logger.warning("outbox: broker unavailable, event %s waits: %s", event.pk, exc)
-                break
-            done.append(event.pk)
+                logger.warning(
+                    "outbox: broker unavailable, %s event(s) wait: %s", len(waiting), exc
+                )
         if done:
             OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now())
             published = len(done)

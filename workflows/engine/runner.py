@@ -54,6 +54,7 @@ def runs_create(
     subject_id: int,
     workflows: Sequence[Workflow],
     submitted_by: Any | None,
+    first_sequence: int = 1,
 ) -> list[WorkflowRun]:
     """Runs for `workflows` in order (sequence 1..n), each with a snapshot of its steps.
 
@@ -75,8 +76,8 @@ def runs_create(
                 workflow_code=workflow.code,
                 subject_type=subject_type,
                 subject_id=subject_id,
-                sequence=index,
-                chain_length=len(workflows),
+                sequence=first_sequence + index - 1,
+                chain_length=first_sequence + len(workflows) - 1,
                 step_count=len(steps_by_workflow[workflow.pk]),
                 submitted_by=submitted_by,
             )

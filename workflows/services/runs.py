@@ -68,10 +68,8 @@ def run_start_on_subject(
         subject_id=subject_id,
         workflows=[workflow],
         submitted_by=submitted_by,
+        first_sequence=(last or 0) + 1,
     )
-    if last:
-        run.sequence = last + 1
-        run.save(update_fields=["sequence"])
     runner.run_start(run, actor=actor, log=log)
     log.flush()
     return run

@@ -1,0 +1,147 @@
+"""A real Celery worker on the loopback RabbitMQ runs automated steps; the outbox survives an
+outage of the broker and the relay then delivers each event exactly once."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from django.db import connection
+
+from workflows.engine import outbox
+from workflows.models import OutboxEvent, RunStatus, StepRun
+from workflows.tests.engine_helpers import start
+from workflows.tests.test_automation import automated_workflow
+from workflows.tests.webhook_server import WebhookServer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
+
+BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+DEAD_BROKER = "amqp://guest:guest@127.0.0.1:1//"
+
+
+def broker_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def rabbitmq(settings):
+    if not broker_answers():
+        if os.environ.get("CI") == "true":
+            pytest.fail("RabbitMQ is not answering on 127.0.0.1:5672 (required under CI)")
+        pytest.skip("RabbitMQ is not answering on 127.0.0.1:5672")
+    settings.CELERY_BROKER_URL = BROKER
+    settings.CELERY_TASK_DEFAULT_QUEUE = f"workflows-test-{uuid.uuid4().hex[:8]}"
+    return settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def worker_database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_worker(queue):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_QUEUE": queue,
+        "WEBHOOK_ALLOW_PRIVATE": "1",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ],
+        env=env,
+    )
+
+
+def stop_worker(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def worker(rabbitmq):
+    proc = start_worker(rabbitmq)
+    yield proc
+    stop_worker(proc)
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def run_status(run):
+    run.refresh_from_db()
+    return run.status
+
+
+def test_worker_runs_the_automated_step_and_the_run_advances(tenant, worker):
+    with WebhookServer([200]) as server:
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url})
+        run = start(tenant, workflow)  # commits: the event is published after commit
+        assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
+    assert len(server.requests) == 1
+    assert StepRun.objects.get(run=run).attempts == 1
+    assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
+    assert worker.poll() is None  # still running: it did not crash on the task
+
+
+def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(tenant, settings, rabbitmq):
+    with WebhookServer([200]) as server:
+        settings.CELERY_BROKER_URL = DEAD_BROKER
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url})
+        run = start(tenant, workflow)  # the state change commits although the broker is down
+        run.refresh_from_db()
+        assert run.status == RunStatus.RUNNING
+        event = OutboxEvent.objects.get()
+        assert event.dispatched_at is None
+        assert event.publish_attempts == 1
+        assert outbox.relay() == 0  # still down: it waits
+        settings.CELERY_BROKER_URL = BROKER
+        assert outbox.relay() == 1
+        assert outbox.relay() == 0  # delivered once, never again
+        event.refresh_from_db()
+        assert event.dispatched_at is not None
+        # One message on the queue: a worker started now sees exactly one.
+        proc = start_worker(rabbitmq)
+        try:
+            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
+            time.sleep(1)
+        finally:
+            stop_worker(proc)
+    assert len(server.requests) == 1
+    assert StepRun.objects.get(run=run).attempts == 1
