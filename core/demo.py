@@ -145,9 +145,7 @@ def _assign(
     log(f"assigned {workflow.code} to {group.name} as #{order}")
 
 
-def _demo_case(
-    tenant: Tenant, agent: User, intake: Workflow, log: Callable[[str], None]
-) -> Case:
+def _demo_case(tenant: Tenant, agent: User, intake: Workflow, log: Callable[[str], None]) -> Case:
     """Opened once, with "Survivor Intake" started on it; left alone when it exists."""
     case = Case.objects.for_tenant(tenant).filter(reference=DEMO_CASE_REFERENCE).first()
     if case is not None:
