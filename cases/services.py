@@ -95,7 +95,7 @@ def case_create(
     actor: Any,
 ) -> Case:
     """Open a case. Without a `reference` it gets `CASE-000123` (from its id)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         return case_create_in_transaction(
             tenant=tenant,
             title=title,
@@ -149,7 +149,7 @@ def case_create_in_transaction(
 def case_update(*, tenant: Tenant, case_id: int, data: dict[str, Any], actor: Any) -> Case:
     """Change the given fields only. Closing sets `closed_at`; reopening clears it."""
     changes = {key: value for key, value in data.items() if key in CASE_FIELDS}
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         case = _lock_case(tenant=tenant, case_id=case_id)
         if "assignee_id" in changes:
             _check_assignee(tenant=tenant, assignee_id=changes["assignee_id"])
@@ -178,7 +178,7 @@ def case_update(*, tenant: Tenant, case_id: int, data: dict[str, Any], actor: An
 def case_delete(*, tenant: Tenant, case_id: int, actor: Any) -> None:
     """Delete a case. Its running runs are cancelled first, so no task of a case that no longer
     exists lingers in anyone's inbox; the runs themselves stay, as the record of what happened."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         list(
             HumanTask.objects.for_tenant(tenant)
             .select_for_update()
@@ -198,7 +198,7 @@ def case_delete(*, tenant: Tenant, case_id: int, actor: Any) -> None:
 
 def case_start_run(*, tenant: Tenant, case_id: int, workflow_id: int, actor: Any) -> WorkflowRun:
     """Start one of the tenant's active workflows on an open or in-progress case."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         return case_start_run_in_transaction(
             tenant=tenant, case_id=case_id, workflow_id=workflow_id, actor=actor
         )

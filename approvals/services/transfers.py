@@ -85,7 +85,7 @@ def transfer_create(
     if actor.role == Role.VIEWER:
         raise Forbidden("A VIEWER cannot create transfers.")
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             return _create_and_start(
                 tenant=tenant,
                 transfer_type=transfer_type,
@@ -176,7 +176,7 @@ def transfer_decide(
     """Approve or reject the transfer's current approval step, as one eligible approver."""
     if actor.role == Role.VIEWER:
         raise Forbidden("A VIEWER cannot approve or reject.")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
         # racer has just decided no longer matches `status=pending` once its lock is released.
         task = (
@@ -210,7 +210,7 @@ def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", acto
     transfer = _get(tenant, transfer_id)
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
         raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         list(
             HumanTask.objects.for_tenant(tenant)
             .select_for_update()

@@ -15,7 +15,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Request: the user with their tenant (1) + the list (1).
-LIST_QUERIES = 2
+LIST_QUERIES = 5  # + request transaction: SAVEPOINT, tenant context, RELEASE
 
 
 def assign(group, count):
@@ -44,16 +44,16 @@ def test_group_and_member_lists_are_constant(admin_client, tenant, django_assert
     group = SecurityGroupFactory(tenant=tenant)
     SecurityGroupMemberFactory(security_group=group)
     # user + count + page; members also read the group first.
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(6):
         admin_client.get(GROUPS_URL)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(7):
         admin_client.get(members_url(group.id))
     for _ in range(20):
         SecurityGroupMemberFactory(security_group=SecurityGroupFactory(tenant=tenant))
         SecurityGroupMemberFactory(security_group=group)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(6):
         assert len(admin_client.get(GROUPS_URL).json()["security_groups"]) == 21
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(7):
         assert admin_client.get(members_url(group.id)).json()["count"] == 21
 
 
@@ -81,7 +81,7 @@ def test_bulk_assign_of_500_items_issues_as_many_queries_as_of_2(
     body = response.json()
     assert (body["deleted_count"], body["created_count"], len(body["assignments"])) == (2, 500, 500)
     assert finance.assignments.count() == 500
-    assert len(small.captured_queries) <= 10
+    assert len(small.captured_queries) <= 13  # incl. the request transaction's 3
 
 
 def test_reorder_of_many_issues_as_many_queries_as_of_two(

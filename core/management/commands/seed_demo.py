@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from core.demo import DEMO_PASSWORD, seed_demo
+from core.tenancy import set_db_context
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
+            set_db_context(bypass=True)  # platform command: builds a whole tenant
             summary = seed_demo(log=lambda msg: self.stdout.write(f"  {msg}"))
         tenant = summary["tenant"]
         self.stdout.write(

@@ -1,0 +1,39 @@
+"""The database's view of who is asking: tenant, actor and request id, per transaction.
+
+PostgreSQL row-level security (see `core.rls`) lets a connection see only the rows of the
+tenant in `app.tenant_id`; audit triggers read `app.actor_id` and `app.request_id`. They are
+set with `set_config(..., true)`, i.e. for the current transaction only, so nothing leaks to
+the next user of a pooled or persistent connection. An empty tenant means no tenant: no rows.
+
+Platform code that must cross tenants (the outbox relay, a worker finding which tenant a step
+run belongs to, management commands) says so with `bypass=True`.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def set_db_context(
+    *,
+    tenant_id: int | None = None,
+    actor_id: int | None = None,
+    request_id: str | None = None,
+    bypass: bool = False,
+) -> None:
+    """Set the context for the rest of the current transaction (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("set_db_context needs a transaction: it is transaction-scoped")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', %s, true), set_config('app.rls_bypass', %s, true),"
+            " set_config('app.actor_id', %s, true), set_config('app.request_id', %s, true)",
+            [
+                "" if tenant_id is None else str(int(tenant_id)),
+                "on" if bypass else "",
+                "" if actor_id is None else str(int(actor_id)),
+                (request_id or "")[:64],
+            ],
+        )
