@@ -102,7 +102,7 @@ class StepRun(TenantOwnedModel):
     attempts = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True, default="")
-    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -111,6 +111,9 @@ class StepRun(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "run", "position"], name="steprun_position_unique_per_run"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="steprun_idempotency_key_unique"
             ),
         ]
         indexes = [

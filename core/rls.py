@@ -1,0 +1,107 @@
+"""Row-level security: PostgreSQL's second wall behind the application's tenant scoping.
+
+Every tenant-owned table gets a policy that shows (and accepts) only rows whose `tenant_id`
+is the transaction's `app.tenant_id` (see `core.tenancy`); an empty setting is no tenant, so
+no rows. `FORCE` makes the table owner obey it too. The application's database role
+(`DB_APP_ROLE`, default `workflows_app`) owns no tables, is neither superuser nor BYPASSRLS,
+and has SELECT/INSERT/UPDATE/DELETE only (no TRUNCATE). Migrations run as the owner.
+
+A new tenant-owned table enables RLS in its own migration with `EnableRowLevelSecurity`;
+`core/tests/test_rls.py` fails for any table with a `tenant_id` column that does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import migrations
+
+# Identity tables the login needs before any tenant is known: not behind the policy.
+EXEMPT_TABLES = {"accounts_user"}
+
+POLICY = (
+    "current_setting('app.rls_bypass', true) = 'on' "
+    "OR tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+)
+
+
+def app_role() -> str:
+    return getattr(settings, "DB_APP_ROLE", "workflows_app")
+
+
+def enable_sql(table: str) -> list[str]:
+    return [
+        f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
+        f'DROP POLICY IF EXISTS tenant_isolation ON "{table}"',
+        f'CREATE POLICY tenant_isolation ON "{table}" USING ({POLICY}) WITH CHECK ({POLICY})',  # noqa: S608
+    ]
+
+
+def disable_sql(table: str) -> list[str]:
+    return [
+        f'DROP POLICY IF EXISTS tenant_isolation ON "{table}"',
+        f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY',
+        f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY',
+    ]
+
+
+def role_sql(role: str) -> list[str]:
+    """The application role and its grants; created only if the migrating user may."""
+    return [
+        f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+              CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+            ELSE
+              RAISE NOTICE 'cannot create role {role}: create it and grant it by hand';
+            END IF;
+          END IF;
+          IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            EXECUTE format('GRANT USAGE ON SCHEMA %I TO "{role}"', current_schema());
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO "{role}"', current_schema());
+            EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO "{role}"', current_schema());
+            EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"', current_schema());
+            EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO "{role}"', current_schema());
+          END IF;
+        END $$""",  # noqa: E501, S608  (role comes from settings, not from a client)
+    ]
+
+
+def tenant_tables(apps: Any) -> list[str]:
+    tables = []
+    for model in apps.get_models():
+        if model._meta.managed and not model._meta.proxy:
+            names = {f.column for f in model._meta.local_fields} | {
+                f.column for f in model._meta.fields
+            }
+            if "tenant_id" in names and model._meta.db_table not in EXEMPT_TABLES:
+                tables.append(model._meta.db_table)
+    return sorted(set(tables))
+
+
+class EnableRowLevelSecurity(migrations.RunPython):
+    """Enable the tenant policy on every tenant table known at this point (or on `tables`)."""
+
+    def __init__(self, tables: list[str] | None = None) -> None:
+        self.tables = tables
+        super().__init__(self._forward, self._backward, elidable=False)
+
+    def _run(self, apps: Any, schema_editor: Any, build: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return  # SQLite: application-level scoping only
+        with schema_editor.connection.cursor() as cursor:
+            for table in self.tables or tenant_tables(apps):
+                for sql in build(table):
+                    cursor.execute(sql)
+
+    def _forward(self, apps: Any, schema_editor: Any) -> None:
+        self._run(apps, schema_editor, enable_sql)
+        if schema_editor.connection.vendor == "postgresql":
+            with schema_editor.connection.cursor() as cursor:
+                for sql in role_sql(app_role()):
+                    cursor.execute(sql)
+
+    def _backward(self, apps: Any, schema_editor: Any) -> None:
+        self._run(apps, schema_editor, disable_sql)
