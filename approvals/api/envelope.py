@@ -14,6 +14,8 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api.schema import ERROR_ENVELOPE
+
 
 def success(*, status_code: int = status.HTTP_200_OK, **payload: Any) -> Response:
     return Response({"success": True, **payload}, status=status_code)
@@ -48,17 +50,6 @@ def page_schema(name: str, key: str, item: serializers.Serializer) -> Any:
         previous=serializers.URLField(allow_null=True),
         **{key: item},
     )
-
-
-ERROR_ENVELOPE = inline_serializer(
-    name="ApprovalsErrorEnvelope",
-    fields={
-        "success": serializers.BooleanField(default=False),
-        "errors": serializers.DictField(
-            help_text="Field name (or `non_field_errors` / `detail`) to the messages."
-        ),
-    },
-)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:

@@ -6,10 +6,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from approvals.models import SecurityGroup, SecurityGroupMember
 from approvals.services.common import invalid_pk
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 
 GROUP_FIELDS = ("name", "description", "is_active")
@@ -54,9 +55,15 @@ def group_update(
 
 
 def group_delete(*, tenant: Tenant, group: SecurityGroup, actor: Any) -> None:
-    """Deletes the group with its memberships and workflow assignments."""
-    with transaction.atomic():
-        SecurityGroup.objects.for_tenant(tenant).filter(pk=group.pk).delete()
+    """Deletes the group with its memberships and workflow assignments; a group that
+    transfers were made in stays (their history needs it): deactivate it instead."""
+    try:
+        with transaction.atomic():
+            SecurityGroup.objects.for_tenant(tenant).filter(pk=group.pk).delete()
+    except ProtectedError as exc:
+        raise Conflict(
+            f"Security group '{group.name}' has transfers; deactivate it instead.", "in_use"
+        ) from exc
 
 
 def group_member_add(*, tenant: Tenant, group: SecurityGroup, user_id: int, actor: Any) -> Any:

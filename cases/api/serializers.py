@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case, CasePriority, CaseStatus
+from core.api.fields import StorableDictField
 from workflows.api.run_serializers import RunSerializer
 
 MAX_ID = 2**63 - 1
-MAX_DATA_BYTES = 64 * 1024
 REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]*$"
 
 
@@ -22,22 +21,13 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=-MAX_ID, max_value=MAX_ID, **kwargs)
 
 
-def _has_null_character(value: Any) -> bool:
-    """PostgreSQL's jsonb cannot store U+0000, in keys or in strings."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_null_character(k) or _has_null_character(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_null_character(item) for item in value)
-    return False
-
-
 # Output
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    assignee_email = serializers.EmailField(source="assignee.email", read_only=True, default=None)
+    assignee_email = serializers.EmailField(
+        source="assignee.email", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Case
@@ -98,20 +88,7 @@ class CaseCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=CasePriority.choices, required=False)
     assignee = id_field(required=False, allow_null=True, help_text="A user of your tenant.")
-    data = serializers.DictField(required=False, help_text="Any JSON object, up to 64 KB.")
-
-    def validate_data(self, value: dict[str, Any]) -> dict[str, Any]:
-        if _has_null_character(value):
-            raise serializers.ValidationError("Null characters are not allowed.")
-        try:
-            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
-        except ValueError as exc:  # Infinity/NaN (1e400 parses as inf), lone surrogates
-            raise serializers.ValidationError(
-                "Only finite numbers and valid Unicode text are allowed."
-            ) from exc
-        if len(encoded) > MAX_DATA_BYTES:
-            raise serializers.ValidationError("At most 64 KB of JSON.")
-        return value
+    data = StorableDictField(required=False, help_text="Any JSON object, up to 64 KB.")
 
     def to_service_kwargs(self) -> dict[str, Any]:
         values = dict(self.validated_data)

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.fields import StorableDictField
 from workflows.models import HumanTask, StateTransition, StepRun, WorkflowRun
 
 
@@ -109,6 +110,15 @@ class TaskSerializer(serializers.ModelSerializer):
         )
 
 
+class TaskInboxFilterSerializer(serializers.Serializer):
+    action = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, help_text="e.g. approval"
+    )
+    subject_type = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="transfer or case"
+    )
+
+
 class TaskDecisionInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
@@ -118,5 +128,5 @@ class TaskRejectInputSerializer(serializers.Serializer):
 
 
 class TaskCompleteInputSerializer(serializers.Serializer):
-    data = serializers.DictField()
+    data = StorableDictField()
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

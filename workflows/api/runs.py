@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import IsTenantAdmin, IsTenantMember
+from core.api.schema import error_response
 from core.api.views import TenantScopedMixin
 from core.errors import Forbidden
 from core.idempotency import idempotent
@@ -20,10 +21,18 @@ from workflows.api.run_serializers import (
     RunDetailSerializer,
     TaskCompleteInputSerializer,
     TaskDecisionInputSerializer,
+    TaskInboxFilterSerializer,
     TaskRejectInputSerializer,
     TaskSerializer,
 )
 from workflows.engine.subjects import describe_subjects
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key returns the first answer instead of acting again.",
+)
 
 
 class RunDetailView(TenantScopedMixin, APIView):
@@ -41,7 +50,7 @@ class RunCancelView(TenantScopedMixin, APIView):
 
     @extend_schema(
         request=TaskDecisionInputSerializer,
-        responses={200: RunDetailSerializer},
+        responses={200: RunDetailSerializer, 409: error_response(409)},
         summary="Cancel a running run (SUPERVISOR, ADMIN)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -65,7 +74,7 @@ class RunRetryView(TenantScopedMixin, APIView):
 
     @extend_schema(
         request=None,
-        responses={200: RunDetailSerializer},
+        responses={200: RunDetailSerializer, 409: error_response(409)},
         summary="Retry a failed run from its failed step (ADMIN)",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -81,10 +90,9 @@ def _task_context(tenant_id: int, tasks: list[Any]) -> dict[str, Any]:
 
 
 @extend_schema(
-    parameters=[
-        OpenApiParameter("action", str, description="only tasks of this action, e.g. approval"),
-        OpenApiParameter("subject_type", str, description="transfer or case"),
-    ]
+    parameters=[TaskInboxFilterSerializer],
+    responses={200: TaskSerializer(many=True)},
+    summary="Pending tasks you may act on",
 )
 class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
     """`GET /api/tasks/`: pending tasks the caller may act on, newest first."""
@@ -93,9 +101,10 @@ class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
     serializer_class = TaskSerializer
 
     def get(self, request: Request) -> Response:
+        filters = TaskInboxFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         queryset = selectors.task_inbox(tenant=self.tenant, user=request.user)
-        for param in ("action", "subject_type"):
-            value = request.query_params.get(param)
+        for param, value in filters.validated_data.items():
             if value:
                 queryset = queryset.filter(**{param: value})
         page = list(self.paginate_queryset(queryset))
@@ -137,7 +146,8 @@ class _TaskDecisionView(TenantScopedMixin, APIView):
 
 @extend_schema(
     request=TaskDecisionInputSerializer,
-    responses={200: TaskSerializer},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: TaskSerializer, 409: error_response(409)},
     summary="Approve an approval task",
 )
 class TaskApproveView(_TaskDecisionView):
@@ -146,7 +156,8 @@ class TaskApproveView(_TaskDecisionView):
 
 @extend_schema(
     request=TaskRejectInputSerializer,
-    responses={200: TaskSerializer},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: TaskSerializer, 409: error_response(409)},
     summary="Reject an approval task (comment required)",
 )
 class TaskRejectView(_TaskDecisionView):
@@ -156,7 +167,8 @@ class TaskRejectView(_TaskDecisionView):
 
 @extend_schema(
     request=TaskCompleteInputSerializer,
-    responses={200: TaskSerializer},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: TaskSerializer, 409: error_response(409)},
     summary="Complete a form task (check_safety, verify_contact)",
 )
 class TaskCompleteView(_TaskDecisionView):

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api.fields import StorableJSONField
 from workflows.engine.registry import registry
 from workflows.models import Step, Workflow
 
@@ -75,7 +76,7 @@ class StepInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     order = serializers.IntegerField(min_value=0, max_value=1_000_000)
     action = serializers.CharField(max_length=64)
-    config = serializers.JSONField(required=False)
+    config = StorableJSONField(required=False)
 
     def validate_action(self, value: str) -> str:
         if registry.get(value) is None:

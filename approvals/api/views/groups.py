@@ -11,7 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from approvals import selectors, services
-from approvals.api.envelope import page_schema, success, success_page, success_schema
+from approvals.api.envelope import (
+    error_responses,
+    page_schema,
+    success,
+    success_page,
+    success_schema,
+)
 from approvals.api.serializers import (
     SecurityGroupInputSerializer,
     SecurityGroupMemberInputSerializer,
@@ -73,10 +79,11 @@ GROUP_MESSAGE_RESPONSE = success_schema(
     ),
     destroy=extend_schema(
         tags=TAG,
-        summary="Delete a security group and its assignments",
+        summary="Delete a security group and its assignments (409 if it has transfers)",
         responses={
             200: success_schema("SecurityGroupDeleteEnvelope", message=MESSAGE),
             **WRITE_ERRORS,
+            **error_responses(409),
         },
     ),
 )

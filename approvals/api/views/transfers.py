@@ -16,6 +16,7 @@ from approvals import selectors
 from approvals.api.envelope import error_responses, page_schema, success, success_schema
 from approvals.models import Transfer, TransferStatus
 from approvals.services import transfers as transfer_services
+from core.api.fields import StorableDictField
 from core.api.views import TenantScopedMixin
 from core.idempotency import idempotent
 
@@ -93,7 +94,7 @@ class TransferCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(
         max_length=5000, required=False, allow_blank=True, default=""
     )
-    payload = serializers.DictField(required=False, default=dict)
+    payload = StorableDictField(required=False, default=dict)
 
 
 class TransferApproveInputSerializer(serializers.Serializer):
@@ -130,8 +131,9 @@ class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
 
     @extend_schema(
         parameters=[TransferListFilterSerializer],
-        responses={200: TRANSFER_PAGE, **error_responses(400, 401)},
+        responses={200: TRANSFER_PAGE, **error_responses(400, 401, 404)},
         summary="List transfers, newest first",
+        operation_id="approvals_transfers_list",
     )
     def get(self, request: Request) -> Response:
         filters = TransferListFilterSerializer(data=request.query_params)

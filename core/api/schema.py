@@ -1,0 +1,97 @@
+"""OpenAPI generation: every error an operation can answer is documented, with its body.
+
+`AutoSchema` adds what a view's `extend_schema` left out, from what the view is:
+400 when it reads a body or query parameters, 401 always (a token is required, or is what
+the operation checks), 403 when a permission beyond "authenticated" applies, 404 when the
+path names an object or the list is paginated (`?page=` past the end), 409 and 422 when the
+operation takes an `Idempotency-Key`. Bodies follow `core.api.exceptions`: DRF's shape
+(`{"detail": ...}`, or field -> messages for a 400), and under `/api/approvals/` the envelope
+`{"success": false, "errors": {...}}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import permissions, serializers
+
+from core.api.exceptions import uses_envelope
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+ERROR_DETAIL = inline_serializer(name="ErrorDetail", fields={"detail": serializers.CharField()})
+ERROR_ENVELOPE = inline_serializer(
+    name="ApprovalsErrorEnvelope",
+    fields={
+        "success": serializers.BooleanField(default=False),
+        "errors": serializers.DictField(
+            help_text="Field name (or `non_field_errors` / `detail`) to the messages."
+        ),
+    },
+)
+DESCRIPTIONS = {
+    400: "Invalid input: each field named, with its messages.",
+    401: "No, invalid or expired token (or credentials).",
+    403: "Your role may not do this.",
+    404: "Missing, or another tenant's (or a page past the end).",
+    409: "Conflict with the current state, or a request with this Idempotency-Key in flight.",
+    422: "This Idempotency-Key was used with a different request.",
+}
+NOT_A_RESTRICTION = (permissions.AllowAny, permissions.IsAuthenticated)
+
+
+def error_response(code: int, *, envelope: bool = False) -> OpenApiResponse:
+    """The documented body of an error answer with this status code."""
+    if envelope:
+        body: Any = ERROR_ENVELOPE
+    elif code == 400:
+        body = OpenApiTypes.OBJECT
+    else:
+        body = ERROR_DETAIL
+    return OpenApiResponse(body, description=DESCRIPTIONS[code])
+
+
+class TenantJWTScheme(SimpleJWTScheme):
+    """Bearer JWT, as `SimpleJWTScheme` describes it, for our subclass of its authentication."""
+
+    target_class = "accounts.authentication.TenantJWTAuthentication"
+    name = "jwtAuth"
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _error_codes(self, parameters: list[dict[str, Any]]) -> list[int]:
+        codes = [401]
+        has_query = any(p.get("in") == "query" for p in parameters)
+        if self.method in ("POST", "PUT", "PATCH") or has_query:
+            codes.append(400)
+        if any(
+            not isinstance(permission, NOT_A_RESTRICTION)
+            for permission in self.view.get_permissions()
+        ):
+            codes.append(403)
+        if "{" in self.path or self._is_paginated():
+            codes.append(404)
+        if any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER for p in parameters):
+            codes.extend([409, 422])
+        return codes
+
+    def _is_paginated(self) -> bool:
+        return (
+            self.method == "GET"
+            and self._is_list_view()
+            and getattr(self.view, "pagination_class", None) is not None
+        )
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        envelope = uses_envelope(self.path)
+        for code in self._error_codes(self._get_parameters()):
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    error_response(code, envelope=envelope), str(code), direction=direction
+                )
+        return responses
