@@ -1,6 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.api.audit import AuditLogView
 from core.api.health import healthz, readyz
 from workflows.api.actions import ActionListView
 
@@ -11,6 +12,7 @@ api_patterns = [
     path("approvals/", include("approvals.api.urls")),
     path("cases/", include("cases.api.urls")),
     path("actions/", ActionListView.as_view(), name="action-list"),
+    path("audit-log/", AuditLogView.as_view(), name="audit-log"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -82,3 +82,34 @@ class IdempotencyRecord(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class AuditEvent(models.Model):
+    """One insert, update or delete of a tenant row, written by a database trigger (PostgreSQL).
+
+    Triggers see every write — ORM, bulk_create, queryset update()/delete(), raw SQL — and take
+    the actor and request id from the transaction's context (`core.tenancy`). Append-only: the
+    table refuses UPDATE and DELETE, and the application role may only insert and read it.
+    `tenant_id` is a plain column, so deleting a tenant's data never deletes its history.
+    """
+
+    tenant_id = models.BigIntegerField()
+    table_name = models.CharField(max_length=100)
+    object_id = models.BigIntegerField(null=True)
+    operation = models.CharField(max_length=8)  # INSERT, UPDATE, DELETE
+    old_data = models.JSONField(null=True)
+    new_data = models.JSONField(null=True)
+    actor_id = models.BigIntegerField(null=True)
+    request_id = models.CharField(max_length=64, null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["tenant_id", "table_name", "object_id", "-id"], name="audit_object_idx"
+            ),
+            models.Index(fields=["tenant_id", "-id"], name="audit_tenant_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.table_name}#{self.object_id}"

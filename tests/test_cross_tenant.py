@@ -226,6 +226,14 @@ PROBES: dict[str, dict[str, Probe]] = {
         "transfer-run": Probe(lambda w: {"pk": w.b.transfer_run.pk}),
         "case-run": Probe(lambda w: {"pk": w.b.case_run.pk}),
     },
+    "audit-log": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-object": Probe(
+            lambda w: {},
+            own=True,
+            query=lambda w: {"object_type": "workflows.workflow", "object_id": w.b.workflow.pk},
+        ),
+    },
     "task-inbox": {
         "own": Probe(lambda w: {}, own=True),
         "own-filtered": Probe(lambda w: {}, own=True, query=lambda w: {"action": "approval"}),

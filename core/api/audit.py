@@ -1,0 +1,96 @@
+"""`GET /api/audit-log/`: the tenant's append-only history (ADMIN, SUPERVISOR). Read-only."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.apps import apps
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Role
+from core.api.views import TenantScopedMixin
+from core.errors import ValidationFailed
+from core.models import AuditEvent
+
+
+@cache
+def _labels() -> tuple[dict[str, str], dict[str, str]]:
+    """table name <-> "app_label.model" for every model."""
+    by_table = {m._meta.db_table: m._meta.label_lower for m in apps.get_models()}
+    return by_table, {label: table for table, label in by_table.items()}
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    object_type = serializers.SerializerMethodField()
+    operation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "object_type",
+            "object_id",
+            "operation",
+            "old_data",
+            "new_data",
+            "actor_id",
+            "request_id",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_object_type(self, event: AuditEvent) -> str:
+        return _labels()[0].get(event.table_name, event.table_name)
+
+    def get_operation(self, event: AuditEvent) -> str:
+        return event.operation.lower()
+
+
+class CanReadAudit(BasePermission):
+    message = "Only an ADMIN or SUPERVISOR may read the audit log."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.tenant_id is not None
+            and user.role in (Role.ADMIN, Role.SUPERVISOR)
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "object_type", str, description='A model label, e.g. "approvals.transfer"'
+        ),
+        OpenApiParameter("object_id", int),
+    ]
+)
+class AuditLogView(TenantScopedMixin, generics.GenericAPIView):
+    permission_classes = [CanReadAudit]
+    serializer_class = AuditEventSerializer
+
+    def get(self, request: Request) -> Response:
+        queryset = AuditEvent.objects.filter(tenant_id=self.tenant.pk).order_by("-id")
+        object_type = request.query_params.get("object_type")
+        if object_type:
+            table = _labels()[1].get(object_type.lower())
+            if table is None:
+                raise ValidationFailed(
+                    f"Unknown object type '{object_type}'; use a label like 'workflows.workflow'.",
+                    field="object_type",
+                )
+            queryset = queryset.filter(table_name=table)
+        object_id = request.query_params.get("object_id")
+        if object_id:
+            if not object_id.isdigit() or len(object_id) > 18:
+                raise ValidationFailed("A valid integer is required.", field="object_id")
+            queryset = queryset.filter(object_id=int(object_id))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)

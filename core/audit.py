@@ -1,0 +1,92 @@
+"""Trigger-based audit trail (PostgreSQL): every write to tenant data lands in core_auditevent.
+
+New tenant tables get the trigger in their own migration with `EnableAudit`;
+`core/tests/test_audit.py` fails for a tenant table that lacks it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import migrations
+
+from core.rls import tenant_tables
+
+AUDIT_TABLE = "core_auditevent"
+# Infrastructure rows, not tenant data: their history is the state they drive.
+NOT_AUDITED = {AUDIT_TABLE, "core_idempotencyrecord", "workflows_outboxevent"}
+
+FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION core_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  row_old jsonb;
+  row_new jsonb;
+  rec jsonb;
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN row_old := to_jsonb(OLD); END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN row_new := to_jsonb(NEW); END IF;
+  IF TG_OP = 'UPDATE' AND row_old = row_new THEN RETURN NULL; END IF;
+  rec := COALESCE(row_new, row_old);
+  INSERT INTO {AUDIT_TABLE} (tenant_id, table_name, object_id, operation, old_data, new_data,
+                             actor_id, request_id, created_at)
+  VALUES ((rec->>'tenant_id')::bigint, TG_TABLE_NAME, (rec->>'id')::bigint, TG_OP, row_old,
+          row_new, NULLIF(current_setting('app.actor_id', true), '')::bigint,
+          NULLIF(current_setting('app.request_id', true), ''), clock_timestamp());
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION core_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only';
+END $$;
+
+DROP TRIGGER IF EXISTS audit_append_only ON {AUDIT_TABLE};
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {AUDIT_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION core_audit_append_only();
+"""
+
+
+def trigger_sql(table: str) -> list[str]:
+    return [
+        f'DROP TRIGGER IF EXISTS audit_row ON "{table}"',
+        f'CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+        "FOR EACH ROW EXECUTE FUNCTION core_audit_row()",
+    ]
+
+
+class EnableAudit(migrations.RunPython):
+    """Install the audit function and a row trigger on every tenant table known here."""
+
+    def __init__(self, tables: list[str] | None = None) -> None:
+        self.tables = tables
+        super().__init__(self._forward, self._backward, elidable=False)
+
+    def _forward(self, apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return  # SQLite (the embedded default): no triggers, no audit rows
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(FUNCTION_SQL)
+            for table in self.tables or tenant_tables(apps):
+                if table not in NOT_AUDITED:
+                    for sql in trigger_sql(table):
+                        cursor.execute(sql)
+            # The application may read and append, never rewrite history.
+            role = app_role_name()
+            cursor.execute(
+                f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+                f'REVOKE UPDATE, DELETE, TRUNCATE ON {AUDIT_TABLE} FROM "{role}"; '
+                "END IF; END $$"
+            )
+
+    def _backward(self, apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            for table in self.tables or tenant_tables(apps):
+                cursor.execute(f'DROP TRIGGER IF EXISTS audit_row ON "{table}"')
+
+
+def app_role_name() -> str:
+    from core.rls import app_role
+
+    return app_role()
