@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.models import Role, User
@@ -53,9 +53,9 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
         data = super().validate(attrs)
         tenant = self.user.tenant
         if tenant is not None and not tenant.is_active:
-            from rest_framework_simplejwt.exceptions import AuthenticationFailed
-
-            raise AuthenticationFailed(
+            # DRF's exception, exactly as simplejwt raises it for a wrong password: simplejwt's
+            # own subclass would add a "code" key and tell this case apart.
+            raise exceptions.AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             )
         return data

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts import selectors, services
+from accounts import lockout, selectors, services
 from accounts.api.serializers import (
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
@@ -27,13 +34,39 @@ from core.errors import ValidationFailed
 
 
 class TokenObtainView(TokenObtainPairView):
-    """`POST /api/auth/token/` with `{"email", "password"}`."""
+    """`POST /api/auth/token/` with `{"email", "password"}`.
+
+    Every failure (unknown email, wrong password, inactive user or tenant) is one 401 body; a
+    locked email or client IP is one 429 body with `Retry-After`, whether the email exists or
+    not and whether the password is right or not (see `accounts.lockout`). The stricter
+    `login` throttle scope applies on top of the anonymous rate.
+    """
 
     serializer_class = EmailTokenObtainSerializer
+    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
+    throttle_scope = "login"
 
-    @extend_schema(responses={200: TokenPairSerializer})
+    @extend_schema(
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(description="Wrong credentials (one body for every cause)."),
+            429: OpenApiResponse(description="Locked out or throttled; see Retry-After."),
+        }
+    )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().post(request, *args, **kwargs)
+        data = request.data if isinstance(request.data, dict) else {}
+        email = lockout.normalize_email(data.get("email"))
+        # The same client identity as DRF's throttles: REMOTE_ADDR, or X-Forwarded-For as
+        # far as NUM_PROXIES trusted proxies vouch for it.
+        ip = BaseThrottle().get_ident(request)
+        lockout.login_check_not_locked(email=email, ip=ip)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            lockout.login_record_failure(email=email, ip=ip)
+            raise
+        lockout.login_record_success(email=email)
+        return response
 
 
 class LogoutView(APIView):

@@ -108,7 +108,26 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Counted in the default cache: shared across processes when REDIS_URL is set.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_ANON_RATE", "120/minute"),
+        "user": os.environ.get("THROTTLE_USER_RATE", "1200/minute"),
+        "login": os.environ.get("THROTTLE_LOGIN_RATE", "20/minute"),
+    },
+    # Client IP for throttles and login lockout: 0 trusts REMOTE_ADDR only (X-Forwarded-For
+    # can be forged); behind N reverse proxies that append to X-Forwarded-For, set N.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
 }
+
+# Login lockout (accounts.lockout): per email and per client IP, counted in the default cache.
+LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+LOGIN_LOCKOUT_IP_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_IP_FAILURES", "20"))
+LOGIN_LOCKOUT_WINDOW_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_WINDOW_SECONDS", "900"))
+LOGIN_LOCKOUT_COOLOFF_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_COOLOFF_SECONDS", "900"))
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
