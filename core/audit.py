@@ -13,8 +13,14 @@ from django.db import migrations
 from core.rls import tenant_tables
 
 AUDIT_TABLE = "core_auditevent"
-# Infrastructure rows, not tenant data: their history is the state they drive.
-NOT_AUDITED = {AUDIT_TABLE, "core_idempotencyrecord", "workflows_outboxevent"}
+# Not audited: the audit table itself; infrastructure rows (their history is the state they
+# drive); and the engine's transition log, which is itself an append-only history.
+NOT_AUDITED = {
+    AUDIT_TABLE,
+    "core_idempotencyrecord",
+    "workflows_outboxevent",
+    "workflows_statetransition",
+}
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION core_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
