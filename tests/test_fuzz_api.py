@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -85,7 +84,6 @@ def seeded(db: Any) -> Seeded:
     from approvals.services import transfers as transfer_services
     from workflows.models import HumanTask, Step, WorkflowRun
 
-    cache.clear()  # throttling and lockouts start from nothing for every operation
     with transaction.atomic():
         demo = seed_demo()
     tenant = demo["tenant"]

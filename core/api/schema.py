@@ -4,9 +4,9 @@
 400 when it reads a body or query parameters, 401 always (a token is required, or is what
 the operation checks), 403 when a permission beyond "authenticated" applies, 404 when the
 path names an object or the list is paginated (`?page=` past the end), 409 and 422 when the
-operation takes an `Idempotency-Key`. Bodies follow `core.api.exceptions`: DRF's shape
-(`{"detail": ...}`, or field -> messages for a 400), and under `/api/approvals/` the envelope
-`{"success": false, "errors": {...}}`.
+operation takes an `Idempotency-Key`, 429 when it is throttled. Bodies follow
+`core.api.exceptions`: DRF's shape (`{"detail": ...}`, or field -> messages for a 400), and
+under `/api/approvals/` the envelope `{"success": false, "errors": {...}}`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ DESCRIPTIONS = {
     404: "Missing, or another tenant's (or a page past the end).",
     409: "Conflict with the current state, or a request with this Idempotency-Key in flight.",
     422: "This Idempotency-Key was used with a different request.",
+    429: "Too many requests: retry after the `Retry-After` seconds.",
 }
 NOT_A_RESTRICTION = (permissions.AllowAny, permissions.IsAuthenticated)
 
@@ -77,6 +78,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append(404)
         if any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER for p in parameters):
             codes.extend([409, 422])
+        if self.view.get_throttles():
+            codes.append(429)
         return codes
 
     def _is_paginated(self) -> bool:
