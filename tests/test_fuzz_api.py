@@ -3,7 +3,7 @@
 The OpenAPI schema is loaded live from `/api/schema/` through the WSGI application, every
 operation in it is tested with generated requests (valid and invalid ones), each sent with a
 real JWT of the demo tenant's ADMIN while the demo data (`core.demo.seed_demo`, plus a transfer)
-exists, so path ids point at real objects for half of the examples. Every response must be no
+exists; half of the generators put the ids of those objects in the path. Every response must be no
 server error and must match the schema: status code documented, content type, body shape.
 A stateful run then follows the links schemathesis infers between operations.
 
@@ -178,7 +178,7 @@ def test_schema_lists_every_operation():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_operation(label: str, seeded: Seeded, request: pytest.FixtureRequest) -> None:
+def test_operation(label: str, seeded: Seeded) -> None:
     operation = OPERATIONS[label]
     found: dict[str, str] = {}
     statuses: Counter[int] = Counter()
