@@ -42,7 +42,11 @@ class TenantQuerySet(models.QuerySet):
 class TenantOwnedModel(models.Model):
     """A row owned by one tenant. `tenant_id` lives on the row itself, never only via a join."""
 
-    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    # No single-column index: every tenant table has composite indexes that lead with
+    # tenant_id, and a bare tenant index only tempts the planner into scanning a whole tenant.
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     objects: Any = TenantQuerySet.as_manager()
 

@@ -165,3 +165,21 @@ def as_app_role_later():
     yield switch
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
+
+
+# Tables whose only readers are cross-tenant platform processes (the outbox relay).
+NO_TENANT_INDEX_NEEDED = {"workflows_outboxevent"}
+
+
+def test_every_tenant_table_has_an_index_leading_with_tenant_id():
+    leading = {
+        table
+        for (table,) in rows(
+            "SELECT t.relname FROM pg_index i"
+            " JOIN pg_class t ON t.oid = i.indrelid"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]"
+            " WHERE a.attname = 'tenant_id'"
+        )
+    }
+    missing = sorted(set(tenant_tables()) - leading - NO_TENANT_INDEX_NEEDED)
+    assert missing == [], f"tenant tables without a tenant-leading index: {missing}"
