@@ -2,6 +2,7 @@
 outage of the broker and the relay then delivers each event exactly once."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,9 +12,11 @@ import uuid
 import pytest
 from django.db import connection
 
+from accounts.models import Role
+from workflows import services
 from workflows.engine import outbox
-from workflows.models import OutboxEvent, RunStatus, StepRun
-from workflows.tests.engine_helpers import start
+from workflows.models import HumanTask, OutboxEvent, RunStatus, StepRun, TaskStatus
+from workflows.tests.engine_helpers import open_task, start
 from workflows.tests.test_automation import automated_workflow
 from workflows.tests.webhook_server import WebhookServer
 
@@ -115,18 +118,30 @@ def test_worker_runs_the_automated_step_and_the_run_advances(tenant, worker):
         run = start(tenant, workflow)  # commits: the event is published after commit
         assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
     assert len(server.requests) == 1
-    assert StepRun.objects.get(run=run).attempts == 1
+    assert StepRun.objects.get(run=run, action="webhook").attempts == 1
     assert OutboxEvent.objects.filter(dispatched_at__isnull=True).count() == 0
     assert worker.poll() is None  # still running: it did not crash on the task
 
 
-def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(tenant, settings, rabbitmq):
+def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(
+    tenant, settings, rabbitmq, make_user
+):
     with WebhookServer([200]) as server:
         settings.CELERY_BROKER_URL = DEAD_BROKER
-        workflow = automated_workflow(tenant, "webhook", {"url": server.url})
-        run = start(tenant, workflow)  # the state change commits although the broker is down
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url}, before_human=True)
+        run = start(tenant, workflow)
+        agent = make_user(Role.AGENT)
+        # The decision commits although the broker is down; its event waits in the outbox.
+        services.task_decide(
+            tenant=tenant,
+            task_id=open_task(run).pk,
+            decision="complete",
+            data={"risk_level": "low"},
+            actor=agent,
+        )
         run.refresh_from_db()
         assert run.status == RunStatus.RUNNING
+        assert HumanTask.objects.get(run=run).status == TaskStatus.COMPLETED
         event = OutboxEvent.objects.get()
         assert event.dispatched_at is None
         assert event.publish_attempts == 1
@@ -144,4 +159,31 @@ def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(tenant, 
         finally:
             stop_worker(proc)
     assert len(server.requests) == 1
-    assert StepRun.objects.get(run=run).attempts == 1
+    assert StepRun.objects.get(run=run, action="webhook").attempts == 1
+
+
+def test_a_worker_killed_mid_task_has_its_task_redelivered(tenant, rabbitmq):
+    """Late acks: the message of a worker killed during the webhook call goes back to the queue;
+    another worker runs the step. The receiver saw the same Idempotency-Key twice."""
+    with WebhookServer([200], delay_s=3.0) as server:
+        first = start_worker(rabbitmq)
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url, "timeout_s": 10})
+        run = start(tenant, workflow)
+        try:
+            assert server.started.wait(60), "the first worker never called the webhook"
+            first.send_signal(signal.SIGKILL)  # no warm shutdown, no ack
+            first.wait(timeout=15)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        assert run_status(run) == RunStatus.RUNNING
+        second = start_worker(rabbitmq)
+        try:
+            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
+        finally:
+            stop_worker(second)
+    step = StepRun.objects.get(run=run)
+    assert len(server.requests) >= 1
+    keys = {r["headers"]["Idempotency-Key"] for r in server.requests}
+    assert keys == {str(step.idempotency_key)}
+    assert step.attempts == 1  # the killed attempt rolled back with its transaction

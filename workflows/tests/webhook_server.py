@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookServer:
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, delay_s: float = 0.0) -> None:
         self.statuses = list(statuses or [200])
+        self.delay_s = delay_s
+        self.started = threading.Event()  # set when the first request arrives
         self.requests: list[dict] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
+                server.started.set()
+                if server.delay_s:
+                    time.sleep(server.delay_s)
                 length = int(self.headers.get("Content-Length", 0))
                 server.requests.append(
                     {"headers": dict(self.headers), "body": self.rfile.read(length)}
