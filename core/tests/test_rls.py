@@ -183,3 +183,17 @@ def test_every_tenant_table_has_an_index_leading_with_tenant_id():
     }
     missing = sorted(set(tenant_tables()) - leading - NO_TENANT_INDEX_NEEDED)
     assert missing == [], f"tenant tables without a tenant-leading index: {missing}"
+
+
+def test_unique_constraints_on_tenant_tables_include_tenant_id():
+    """Uniqueness checks see through RLS: a unique key without tenant_id would let one tenant
+    probe for another's values."""
+    offending = rows(
+        "SELECT t.relname, ix.relname FROM pg_index i"
+        " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ix ON ix.oid = i.indexrelid"
+        " WHERE i.indisunique AND NOT i.indisprimary AND t.relname = ANY(%s)"
+        " AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid"
+        "   AND a.attname = 'tenant_id' AND a.attnum = ANY(i.indkey))",
+        [tenant_tables()],
+    )
+    assert offending == []

@@ -124,7 +124,7 @@ class StepRun(TenantOwnedModel):
 class HumanTask(TenantOwnedModel):
     """The open question of a human step. Locked for every decision; one per step run."""
 
-    step_run = models.OneToOneField(StepRun, on_delete=models.CASCADE, related_name="task")
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="tasks")
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
     subject_type = models.CharField(max_length=32)
     subject_id = models.BigIntegerField()
@@ -154,6 +154,10 @@ class HumanTask(TenantOwnedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One task per step run; like every unique constraint here, it includes tenant_id.
+            models.UniqueConstraint(fields=["tenant", "step_run"], name="task_unique_per_step_run"),
+        ]
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="task_tenant_status_idx"),
             models.Index(
