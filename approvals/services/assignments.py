@@ -229,6 +229,16 @@ def assignment_delete(*, tenant: Tenant, assignment: WorkflowAssignment, actor: 
         WorkflowAssignment.objects.for_tenant(tenant).filter(pk=assignment.pk).delete()
 
 
+def _check_orders_positive(orders: list[int], *, field: str) -> None:
+    bad_orders = {
+        i: {"execution_order": ["Ensure this value is greater than or equal to 1."]}
+        for i, order in enumerate(orders)
+        if order < 1
+    }
+    if bad_orders:
+        raise ItemsInvalid(field=field, item_errors=bad_orders)
+
+
 def assignment_bulk_assign(
     *,
     tenant: Tenant,
@@ -250,13 +260,7 @@ def assignment_bulk_assign(
         raise ValidationFailed(
             "Duplicate workflow templates in assignment list", "duplicate_template", field=field
         )
-    bad_orders = {
-        i: {"execution_order": ["Ensure this value is greater than or equal to 1."]}
-        for i, order in enumerate(orders)
-        if order < 1
-    }
-    if bad_orders:
-        raise ItemsInvalid(field=field, item_errors=bad_orders)
+    _check_orders_positive(orders, field=field)
     try:
         with transaction.atomic():
             group = lock_group(tenant=tenant, group_id=security_group_id, field="security_group_id")
@@ -316,13 +320,7 @@ def assignment_reorder(
         raise ValidationFailed(
             "Duplicate assignment ids in assignment list", "duplicate_id", field=field
         )
-    bad_orders = {
-        i: {"execution_order": ["Ensure this value is greater than or equal to 1."]}
-        for i, order in enumerate(orders)
-        if order < 1
-    }
-    if bad_orders:
-        raise ItemsInvalid(field=field, item_errors=bad_orders)
+    _check_orders_positive(orders, field=field)
     try:
         with transaction.atomic():
             group = lock_group(tenant=tenant, group_id=security_group_id, field="security_group_id")

@@ -25,8 +25,8 @@ from cases.models import Case
 from cases.permissions import CasePermission
 from core.api.views import TenantScopedMixin
 from core.idempotency import idempotent
-from workflows import selectors as workflow_selectors
 from workflows.api.run_serializers import RunDetailSerializer
+from workflows.api.runs import run_detail_data
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -170,9 +170,4 @@ class CaseRunStartView(TenantScopedMixin, APIView):
             workflow_id=data.validated_data["workflow"],
             actor=request.user,
         )
-        run = workflow_selectors.run_get(tenant=self.tenant, run_id=run.pk)
-        history = workflow_selectors.run_history(tenant=self.tenant, run=run)
-        return Response(
-            RunDetailSerializer(run, context={"history": history}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(run_detail_data(self.tenant, run.pk), status=status.HTTP_201_CREATED)

@@ -35,14 +35,19 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def run_detail_data(tenant: Any, run_id: int) -> Any:
+    """The pinned run shape with its history: what every run endpoint answers."""
+    run = selectors.run_get(tenant=tenant, run_id=run_id)
+    history = selectors.run_history(tenant=tenant, run=run)
+    return RunDetailSerializer(run, context={"history": history}).data
+
+
 class RunDetailView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
 
     @extend_schema(responses={200: RunDetailSerializer}, summary="A run with its step history")
     def get(self, request: Request, pk: int) -> Response:
-        run = selectors.run_get(tenant=self.tenant, run_id=pk)
-        history = selectors.run_history(tenant=self.tenant, run=run)
-        return Response(RunDetailSerializer(run, context={"history": history}).data)
+        return Response(run_detail_data(self.tenant, pk))
 
 
 class RunCancelView(TenantScopedMixin, APIView):
@@ -64,9 +69,7 @@ class RunCancelView(TenantScopedMixin, APIView):
             comment=data.validated_data["comment"],
             actor=request.user,
         )
-        run = selectors.run_get(tenant=self.tenant, run_id=pk)
-        history = selectors.run_history(tenant=self.tenant, run=run)
-        return Response(RunDetailSerializer(run, context={"history": history}).data)
+        return Response(run_detail_data(self.tenant, pk))
 
 
 class RunRetryView(TenantScopedMixin, APIView):
@@ -79,9 +82,7 @@ class RunRetryView(TenantScopedMixin, APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         services.run_retry(tenant=self.tenant, run_id=pk, actor=request.user)
-        run = selectors.run_get(tenant=self.tenant, run_id=pk)
-        history = selectors.run_history(tenant=self.tenant, run=run)
-        return Response(RunDetailSerializer(run, context={"history": history}).data)
+        return Response(run_detail_data(self.tenant, pk))
 
 
 def _task_context(tenant_id: int, tasks: list[Any]) -> dict[str, Any]:
