@@ -98,11 +98,13 @@ def worker(rabbitmq):
     stop_worker(proc)
 
 
-def wait_for(predicate, timeout=60.0):
+def wait_for(predicate, timeout=90.0, worker=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
+        if worker is not None and worker.poll() is not None:
+            pytest.fail(f"the Celery worker exited with code {worker.returncode}")
         time.sleep(0.25)
     return False
 
@@ -154,7 +156,7 @@ def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(
         # One message on the queue: a worker started now sees exactly one.
         proc = start_worker(rabbitmq)
         try:
-            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
+            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED, worker=proc), run.status
             time.sleep(1)
         finally:
             stop_worker(proc)
@@ -179,7 +181,9 @@ def test_a_worker_killed_mid_task_has_its_task_redelivered(tenant, rabbitmq):
         assert run_status(run) == RunStatus.RUNNING
         second = start_worker(rabbitmq)
         try:
-            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED), run.status
+            assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED, worker=second), (
+                run.status
+            )
         finally:
             stop_worker(second)
     step = StepRun.objects.get(run=run)
