@@ -22,8 +22,9 @@ from approvals.models import (
     TransferStatus,
     WorkflowAssignment,
 )
+from approvals.selectors import transfer_get
 from approvals.services.common import invalid_pk
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
 from workflows.engine import runner
 from workflows.engine.transitions import TransitionLog
@@ -163,13 +164,6 @@ def _create_and_start(
     return transfer
 
 
-def _get(tenant: Tenant, transfer_id: int) -> Transfer:
-    transfer = Transfer.objects.for_tenant(tenant).filter(pk=transfer_id).first()
-    if transfer is None:
-        raise NotFound("Not found.")
-    return transfer
-
-
 def transfer_decide(
     *, tenant: Tenant, transfer_id: int, decision: str, comment: str = "", actor: Any
 ) -> HumanTask:
@@ -193,7 +187,7 @@ def transfer_decide(
             .first()
         )
         if task is None:
-            transfer = _get(tenant, transfer_id)
+            transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
             if transfer.status != TransferStatus.PENDING:
                 raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
             raise Conflict("Nothing is awaiting approval on this transfer.", "nothing_pending")
@@ -207,7 +201,7 @@ def transfer_decide(
 
 def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", actor: Any) -> Transfer:
     """The creator, a SUPERVISOR or an ADMIN stops a pending transfer and its running run."""
-    transfer = _get(tenant, transfer_id)
+    transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
         raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
     with transaction.atomic():

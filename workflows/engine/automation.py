@@ -57,7 +57,9 @@ def backoff(attempts: int) -> float:
 
 
 def dispatch(step_run: StepRun, *, delay_s: float = 0.0) -> OutboxEvent:
-    """Inside the transaction that made the step `running`: record that it must execute."""
+    """Inside the transaction that made the step `running`: record that it must execute.
+
+    With a delay (a retry) the event waits for the relay, or for the in-process loop."""
     event = OutboxEvent.objects.create(
         tenant_id=step_run.tenant_id,
         topic=TOPIC_EXECUTE,
@@ -134,7 +136,9 @@ def execute_step(step_run_id: int) -> Outcome:
                     delay = backoff(step_run.attempts)
                     step_run.last_error = error
                     step_run.save(update_fields=["attempts", "last_error"])
-                    dispatch_retry(step_run, delay)
+                    dispatch(
+                        step_run, delay_s=delay
+                    )  # a delayed event: the relay publishes it when due
                     logger.info(
                         "step run %s (%s) attempt %s failed, retry in %.1fs: %s",
                         step_run.pk,
@@ -158,16 +162,6 @@ def execute_step(step_run_id: int) -> Outcome:
             StepRun.objects.filter(pk=step_run.pk).update(attempts=step_run.attempts)
         log.flush()
         return outcome
-
-
-def dispatch_retry(step_run: StepRun, delay: float) -> None:
-    """A delayed event: the relay publishes it when due (in-process mode waits for it)."""
-    OutboxEvent.objects.create(
-        tenant_id=step_run.tenant_id,
-        topic=TOPIC_EXECUTE,
-        payload={"step_run_id": step_run.pk, "idempotency_key": str(step_run.idempotency_key)},
-        available_at=timezone.now() + timedelta(seconds=delay),
-    )
 
 
 def _error_text(exc: BaseException) -> str:
