@@ -11,31 +11,31 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from approvals.models import Transfer, TransferStatus
-from workflows.engine import runner
+from workflows.engine import runner, store
 from workflows.engine.approvers import register_approver_resolver
 from workflows.engine.subjects import SubjectType, register_subject
 from workflows.engine.transitions import TransitionLog
-from workflows.models import RunStatus, StepRun, WorkflowRun
+from workflows.models import RunStatus, WorkflowRun
 
 SUBJECT = "transfer"
 
 
 def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
-    changed = (
-        Transfer.objects.for_tenant(run.tenant_id)
-        .filter(pk=run.subject_id, status=TransferStatus.PENDING)
-        .update(
-            status=status,
-            finished_at=timezone.now(),
-            updated_at=timezone.now(),
-            updated_by_id=log.actor_id,
-        )
+    now = timezone.now()
+    transfer = Transfer(
+        pk=run.subject_id,
+        tenant_id=run.tenant_id,
+        status=status,
+        finished_at=now,
+        updated_at=now,
+        updated_by_id=log.actor_id,
     )
-    if changed:
+    fields = ["status", "finished_at", "updated_at", "updated_by"]
+    if store.save(transfer, fields, guard={"status": TransferStatus.PENDING}):
         log.record(SUBJECT, run.subject_id, TransferStatus.PENDING, status)
 
 
@@ -44,20 +44,7 @@ def on_run_finished(*, run: WorkflowRun, actor: Any, log: TransitionLog) -> None
         if run.sequence >= run.chain_length:
             _finish_transfer(run, TransferStatus.APPROVED, log)
             return
-        # The next run with its first step, in one query (a run with no steps has none).
-        next_runs = WorkflowRun.objects.for_tenant(run.tenant_id).filter(
-            subject_type=SUBJECT, subject_id=run.subject_id, sequence=run.sequence + 1
-        )
-        # A subquery, not a join: the planner then walks the two tenant-leading indexes.
-        first_step = (
-            StepRun.objects.for_tenant(run.tenant_id)
-            .select_related("run")
-            .filter(run_id=Subquery(next_runs.values("pk")[:1]), position=0)
-            .first()
-        )
-        next_run = first_step.run if first_step else next_runs.get()
-        if next_run.status == RunStatus.NOT_STARTED:
-            runner.run_start(next_run, actor=actor, log=log, first_step=first_step)
+        runner.run_start_next(run, actor=actor, log=log)
     elif run.status == RunStatus.REJECTED:
         _finish_transfer(run, TransferStatus.REJECTED, log)
     # failed: the transfer stays pending until an admin retries the step; cancelled: the

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
-from approvals.models import SecurityGroup, Transfer, TransferStatus, WorkflowAssignment
+from approvals.models import (
+    SecurityGroup,
+    SecurityGroupMember,
+    Transfer,
+    TransferStatus,
+    WorkflowAssignment,
+)
 from core.errors import NotFound
 from tenants.models import Tenant
-from workflows.models import StepRun, StepRunStatus, TaskBallot, TaskStatus, WorkflowRun
+from workflows.engine import store
+from workflows.models import (
+    StepRun,
+    StepRunStatus,
+    TaskBallot,
+    TaskStatus,
+    Workflow,
+    WorkflowRun,
+)
 
 
 def group_list(*, tenant: Tenant) -> QuerySet[SecurityGroup]:
@@ -150,3 +164,48 @@ def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, l
             }
         )
     return chains
+
+
+class ChainPlan(NamedTuple):
+    """What creating a transfer needs to know about its group, in one query."""
+
+    group_name: str
+    group_is_active: bool
+    actor_is_member: bool
+    workflows: list[Workflow]  # the chain: matching active assignments in execution order
+
+
+def transfer_chain_plan(
+    *, tenant_id: int, security_group_id: int, transfer_type: str, actor_id: int
+) -> ChainPlan | None:
+    """The group (None if not this tenant's), whether the actor belongs to it, and the active
+    workflows assigned to it for `transfer_type`, in execution order."""
+    rows, _ = store.execute(
+        _chain_plan_sql(), [actor_id, transfer_type, tenant_id, security_group_id]
+    )
+    if not rows:
+        return None
+    name, is_active, is_member = rows[0][:3]
+    workflows = [
+        Workflow(pk=pk, tenant_id=tenant_id, name=wf_name, code=code)
+        for *_, pk, wf_name, code in rows
+        if pk is not None
+    ]
+    return ChainPlan(name, bool(is_active), bool(is_member), workflows)
+
+
+@store.cached
+def _chain_plan_sql() -> str:
+    qn = store.qn
+    group, member = qn(SecurityGroup._meta.db_table), qn(SecurityGroupMember._meta.db_table)
+    assignment, workflow = qn(WorkflowAssignment._meta.db_table), qn(Workflow._meta.db_table)
+    return (
+        "SELECT g.name, g.is_active, EXISTS (SELECT 1 FROM "  # noqa: S608
+        f"{member} m WHERE m.tenant_id = g.tenant_id AND m.security_group_id = g.id "
+        "AND m.user_id = %s), w.id, w.name, w.code "
+        f"FROM {group} g LEFT JOIN ({assignment} a JOIN {workflow} w "
+        "ON w.tenant_id = a.tenant_id AND w.id = a.workflow_template_id AND w.is_active "
+        "AND w.transfer_type = %s) "
+        "ON a.tenant_id = g.tenant_id AND a.security_group_id = g.id AND a.is_active "
+        "WHERE g.tenant_id = %s AND g.id = %s ORDER BY a.execution_order"
+    )

@@ -10,33 +10,35 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role
 from approvals.chain import SUBJECT
 from approvals.models import (
-    SecurityGroup,
     SecurityGroupMember,
     Transfer,
     TransferStatus,
-    WorkflowAssignment,
 )
-from approvals.selectors import transfer_get
+from approvals.selectors import ChainPlan, transfer_chain_plan, transfer_get
 from approvals.services.common import invalid_pk
 from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
-from workflows.engine import runner
+from workflows.engine import runner, store
 from workflows.engine.transitions import TransitionLog
 from workflows.models import HumanTask, RunStatus, TaskStatus, WorkflowRun
 
 
-def _resolve_group(*, tenant: Tenant, security_group_id: int | None, actor: Any) -> SecurityGroup:
-    memberships = SecurityGroupMember.objects.for_tenant(tenant).filter(
-        user=actor, security_group__is_active=True
-    )
+def _plan(
+    *, tenant: Tenant, security_group_id: int | None, transfer_type: str, actor: Any
+) -> tuple[int, ChainPlan]:
+    """The group the transfer goes to (the caller's only active group by default), checked,
+    with the chain of workflows it starts."""
     if security_group_id is None:
-        group_ids = list(memberships.values_list("security_group_id", flat=True)[:2])
+        group_ids = list(
+            SecurityGroupMember.objects.for_tenant(tenant)
+            .filter(user=actor, security_group__is_active=True)
+            .values_list("security_group_id", flat=True)[:2]
+        )
         if len(group_ids) != 1:
             raise ValidationFailed(
                 "Required: you belong to "
@@ -46,27 +48,34 @@ def _resolve_group(*, tenant: Tenant, security_group_id: int | None, actor: Any)
                 field="security_group",
             )
         security_group_id = group_ids[0]
-    group = (
-        SecurityGroup.objects.for_tenant(tenant)
-        .filter(pk=security_group_id)
-        .annotate(is_member=Exists(memberships.filter(security_group=OuterRef("pk"))))
-        .first()
+    plan = transfer_chain_plan(
+        tenant_id=tenant.pk,
+        security_group_id=security_group_id,
+        transfer_type=transfer_type,
+        actor_id=actor.pk,
     )
-    if group is None:
+    if plan is None:
         raise ValidationFailed(
             invalid_pk(security_group_id), "does_not_exist", field="security_group"
         )
-    if not group.is_active:
+    if not plan.group_is_active:
         raise ValidationFailed(
-            f"Security group '{group.name}' is inactive.", "inactive", field="security_group"
+            f"Security group '{plan.group_name}' is inactive.", "inactive", field="security_group"
         )
-    if actor.role != Role.ADMIN and not group.is_member:
+    if actor.role != Role.ADMIN and not plan.actor_is_member:
         raise ValidationFailed(
-            f"You are not a member of security group '{group.name}'.",
+            f"You are not a member of security group '{plan.group_name}'.",
             "not_member",
             field="security_group",
         )
-    return group
+    if not plan.workflows:
+        raise ValidationFailed(
+            f"No active workflow is assigned to security group '{plan.group_name}' for "
+            f"transfer type '{transfer_type}'.",
+            "no_workflow",
+            field="transfer_type",
+        )
+    return security_group_id, plan
 
 
 def transfer_create(
@@ -119,28 +128,12 @@ def _create_and_start(
     payload: dict[str, Any] | None,
     actor: Any,
 ) -> Transfer:
-    group = _resolve_group(tenant=tenant, security_group_id=security_group_id, actor=actor)
-    assignments = list(
-        WorkflowAssignment.objects.for_tenant(tenant)
-        .filter(
-            security_group=group,
-            is_active=True,
-            workflow_template__is_active=True,
-            workflow_template__transfer_type=transfer_type,
-        )
-        .select_related("workflow_template")
-        .order_by("execution_order")
+    group_id, plan = _plan(
+        tenant=tenant, security_group_id=security_group_id, transfer_type=transfer_type, actor=actor
     )
-    if not assignments:
-        raise ValidationFailed(
-            f"No active workflow is assigned to security group '{group.name}' for transfer "
-            f"type '{transfer_type}'.",
-            "no_workflow",
-            field="transfer_type",
-        )
-    transfer = Transfer.objects.create(
+    transfer = Transfer(
         tenant=tenant,
-        security_group=group,
+        security_group_id=group_id,
         transfer_type=transfer_type,
         reference=reference,
         amount=amount,
@@ -150,16 +143,17 @@ def _create_and_start(
         created_by=actor,
         updated_by=actor,
     )
+    store.insert(transfer)
     log = TransitionLog(tenant.pk, actor)
     log.record(SUBJECT, transfer.pk, "", TransferStatus.PENDING)
-    runs = runner.runs_create(
+    runner.runs_create(
         tenant_id=tenant.pk,
         subject_type=SUBJECT,
         subject_id=transfer.pk,
-        workflows=[a.workflow_template for a in assignments],
+        workflows=plan.workflows,
         submitted_by=actor,
+        start=(actor, log),
     )
-    runner.run_start(runs[0], actor=actor, log=log)
     log.flush()
     return transfer
 
@@ -173,18 +167,8 @@ def transfer_decide(
     with transaction.atomic():
         # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
         # racer has just decided no longer matches `status=pending` once its lock is released.
-        task = (
-            HumanTask.objects.for_tenant(tenant)
-            .select_for_update(of=("self",))
-            .select_related("step_run", "run")
-            .filter(
-                subject_type=SUBJECT,
-                subject_id=transfer_id,
-                status=TaskStatus.PENDING,
-                action="approval",
-            )
-            .order_by("pk")
-            .first()
+        task = store.lock_task(
+            tenant.pk, subject=(SUBJECT, transfer_id), action="approval", status=TaskStatus.PENDING
         )
         if task is None:
             transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)

@@ -15,13 +15,12 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Role
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from workflows.engine.approvers import eligible_users
+from workflows.engine import store
+from workflows.engine.approvers import eligible_sql
 from workflows.engine.registry import registry
 from workflows.engine.subjects import get_subject
 from workflows.engine.transitions import TransitionLog
@@ -29,7 +28,6 @@ from workflows.models import (
     BallotDecision,
     HumanTask,
     RunStatus,
-    Step,
     StepRun,
     StepRunStatus,
     TaskBallot,
@@ -55,55 +53,60 @@ def runs_create(
     workflows: Sequence[Workflow],
     submitted_by: Any | None,
     first_sequence: int = 1,
+    start: tuple[Any | None, TransitionLog] | None = None,
 ) -> list[WorkflowRun]:
     """Runs for `workflows` in order (sequence 1..n), each with a snapshot of its steps.
 
-    Three queries however many workflows and steps: the steps, the runs, the step runs.
+    Two statements however many workflows and steps: read the steps, insert everything.
+    With `start=(actor, log)` the first run is created running and its first step opens.
     """
-    steps_by_workflow: dict[int, list[Step]] = {w.pk: [] for w in workflows}
-    for step in (
-        Step.objects.for_tenant(tenant_id)
-        .filter(workflow_id__in=list(steps_by_workflow))
-        .order_by("workflow_id", "order", "id")
-    ):
-        steps_by_workflow[step.workflow_id].append(step)
-    runs = WorkflowRun.objects.bulk_create(
-        [
-            WorkflowRun(
-                tenant_id=tenant_id,
-                workflow=workflow,
-                workflow_name=workflow.name,
-                workflow_code=workflow.code,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                sequence=first_sequence + index - 1,
-                chain_length=first_sequence + len(workflows) - 1,
-                step_count=len(steps_by_workflow[workflow.pk]),
-                submitted_by=submitted_by,
-            )
-            for index, workflow in enumerate(workflows, start=1)
-        ]
-    )
-    step_runs = StepRun.objects.bulk_create(
+    now = timezone.now()
+    steps_by_workflow: dict[int, list[tuple]] = {w.pk: [] for w in workflows}
+    for step in store.steps_of(tenant_id, list(steps_by_workflow)):
+        steps_by_workflow[step[0]].append(step)
+    runs = [
+        WorkflowRun(
+            tenant_id=tenant_id,
+            workflow_id=workflow.pk,
+            workflow_name=workflow.name,
+            workflow_code=workflow.code,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            sequence=first_sequence + index - 1,
+            chain_length=first_sequence + len(workflows) - 1,
+            step_count=len(steps_by_workflow[workflow.pk]),
+            submitted_by=submitted_by,
+            created_at=now,
+            **(
+                {"status": RunStatus.RUNNING, "started_at": now}
+                if start is not None and index == 1
+                else {}
+            ),
+        )
+        for index, workflow in enumerate(workflows, start=1)
+    ]
+    step_runs = [
         [
             StepRun(
                 tenant_id=tenant_id,
-                run=run,
                 position=position,
-                order=step.order,
-                name=step.name,
-                action=step.action,
-                config=step.config,
+                order=order,
+                name=name,
+                action=action,
+                config=config,
             )
-            for run in runs
-            for position, step in enumerate(steps_by_workflow[run.workflow_id])
+            for position, (_, order, name, action, config) in enumerate(
+                steps_by_workflow[run.workflow_id]
+            )
         ]
-    )
-    by_run: dict[int, list[StepRun]] = {}
-    for step_run in step_runs:
-        by_run.setdefault(step_run.run_id, []).append(step_run)
-    for run in runs:
-        run._prefetched_step_runs = by_run.get(run.pk, [])  # type: ignore[attr-defined]
+        for run in runs
+    ]
+    store.insert_runs(runs, step_runs)
+    for run, steps in zip(runs, step_runs, strict=True):
+        run._prefetched_step_runs = steps  # type: ignore[attr-defined]
+    if start is not None:
+        actor, log = start
+        _started(runs[0], actor=actor, log=log)
     return runs
 
 
@@ -115,9 +118,28 @@ def run_start(
     `first_step` saves a query when the caller already has the run's position-0 step run."""
     if run.status != RunStatus.NOT_STARTED:
         raise Conflict(f"Run {run.pk} cannot start from status '{run.status}'.")
-    now = timezone.now()
-    run.status, run.started_at = RunStatus.RUNNING, now
-    run.save(update_fields=["status", "started_at"])
+    run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+    store.save(run, ["status", "started_at"])
+    _started(run, actor=actor, log=log, first_step=first_step)
+
+
+def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> None:
+    """Start the run after `run` in its chain (same subject, next sequence) if not started yet:
+    one statement sets it running and reads its first step."""
+    started = store.start_run(
+        run.tenant_id,
+        timezone.now(),
+        chain=(run.subject_type, run.subject_id, run.sequence + 1),
+    )
+    if started is not None:
+        next_run, first_step = started
+        _started(next_run, actor=actor, log=log, first_step=first_step)
+
+
+def _started(
+    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
+) -> None:
+    """A run has just become running: record it and open its first step."""
     log.record("run", run.pk, RunStatus.NOT_STARTED, RunStatus.RUNNING)
     if run.step_count == 0:
         _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
@@ -142,21 +164,29 @@ def activate_step(
     if spec.is_human:
         step_run.status, step_run.started_at = StepRunStatus.WAITING, now
         step_run.attempts += 1
-        step_run.save(update_fields=["status", "started_at", "attempts"])
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
-        _open_task(step_run, run, log=log, actor=actor)
+        # The step run is written by the same statement that opens its task.
+        written = store.update(step_run, ["status", "started_at", "attempts"])
+        _open_task(step_run, run, log=log, actor=actor, step_written=written, now=now)
     else:
         from workflows.engine import automation
 
         step_run.status, step_run.started_at = StepRunStatus.RUNNING, now
-        step_run.save(update_fields=["status", "started_at"])
+        store.save(step_run, ["status", "started_at"])
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.RUNNING)
         automation.dispatch(step_run)
 
 
-def _open_task(step_run: StepRun, run: WorkflowRun, *, log: TransitionLog, actor: Any) -> None:
+def _open_task(
+    step_run: StepRun,
+    run: WorkflowRun,
+    *,
+    log: TransitionLog,
+    actor: Any,
+    step_written: store.Statement,
+    now: Any,
+) -> None:
     config = step_run.config or {}
-    is_approval = step_run.action == "approval"
     task = HumanTask(
         tenant_id=run.tenant_id,
         step_run=step_run,
@@ -166,56 +196,42 @@ def _open_task(step_run: StepRun, run: WorkflowRun, *, log: TransitionLog, actor
         name=step_run.name,
         action=step_run.action,
         submitted_by_id=run.submitted_by_id,
+        created_at=now,
     )
     if config.get("due_in_hours"):
-        task.due_at = timezone.now() + timedelta(hours=int(config["due_in_hours"]))
-    if not is_approval:
+        task.due_at = now + timedelta(hours=int(config["due_in_hours"]))
+    if step_run.action != "approval":
         task.open_to_roles = "," + ",".join(FORM_TASK_ROLES) + ","
-        task.save()
+        store.open_task(task, step_written, None, None)
         log.record("task", task.pk, "", TaskStatus.PENDING)
         return
     task.rule = config.get("rule", "any")
     task.allow_self_approval = bool(config.get("allow_self_approval", False))
-    task.save()
+    # None: all of the eligible; the first decision settles an "any" task.
+    required = {"any": 1, "all": None, "quorum": int(config.get("quorum") or 1)}[task.rule]
+    # Ballots (one per eligible user, the submitter excluded unless allowed) go in with the task.
+    users = eligible_sql(run.tenant_id, config.get("approvers") or {})
+    if users is None:
+        store.open_task(task, step_written, None, None)
+        eligible = 0
+    else:
+        eligible = store.open_task(task, step_written, users, required)
     log.record("task", task.pk, "", TaskStatus.PENDING)
-    users = eligible_users(run.tenant_id, config.get("approvers") or {})
-    eligible = 0 if users is None else _insert_ballots(task, users)
-    required = {"any": 1, "all": eligible, "quorum": int(config.get("quorum") or 1)}[task.rule]
-    if eligible == 0 or required > eligible:
+    needed = eligible if required is None else required
+    if eligible == 0 or needed > eligible:
         _cancel_task(task, log=log)
         fail_step(
             step_run,
             run,
-            f"Not enough eligible approvers: {eligible} for {required} needed.",
+            f"Not enough eligible approvers: {eligible} for {needed} needed.",
             actor=actor,
             log=log,
         )
-        return
-    if task.rule != "any":  # "any" needs no counts: the first decision is final
-        task.eligible_count, task.required_approvals = eligible, required
-        task.save(update_fields=["eligible_count", "required_approvals"])
-
-
-def _insert_ballots(task: HumanTask, users: Any) -> int:
-    """One INSERT ... SELECT: a ballot per eligible user (the submitter excluded unless allowed)."""
-    if not task.allow_self_approval and task.submitted_by_id:
-        users = users.exclude(pk=task.submitted_by_id)
-    ids = users.order_by().annotate(eligible_user_id=F("pk")).values("eligible_user_id")
-    select_sql, params = ids.query.sql_with_params()
-    table = connection.ops.quote_name(TaskBallot._meta.db_table)
-    # Only identifiers Django generated are interpolated; every value is a parameter.
-    sql = (
-        f"INSERT INTO {table} (tenant_id, task_id, user_id, comment, data) "  # noqa: S608
-        f"SELECT %s, %s, eligible.eligible_user_id, '', %s FROM ({select_sql}) AS eligible"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [task.tenant_id, task.pk, "{}", *params])
-        return max(cursor.rowcount, 0)
 
 
 def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
     task.status = TaskStatus.CANCELLED
-    task.save(update_fields=["status"])
+    store.save(task, ["status"])
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
 
@@ -225,10 +241,10 @@ def fail_step(
     previous = step_run.status
     step_run.status, step_run.last_error = StepRunStatus.FAILED, error
     step_run.finished_at = timezone.now()
-    step_run.save(update_fields=["status", "last_error", "finished_at"])
     log.record("step_run", step_run.pk, previous, StepRunStatus.FAILED, comment=error)
     logger.warning("run %s step %s failed: %s", run.pk, step_run.pk, error)
-    _finish_run(run, RunStatus.FAILED, actor=actor, log=log)
+    written = store.update(step_run, ["status", "last_error", "finished_at"])
+    _finish_run(run, RunStatus.FAILED, actor=actor, log=log, with_statement=written)
 
 
 def step_finished(
@@ -247,24 +263,33 @@ def step_finished(
     if result is not None:
         step_run.result = result
         fields.append("result")
-    step_run.save(update_fields=fields)
     log.record("step_run", step_run.pk, previous, status)
-    if status == StepRunStatus.COMPLETED:
-        if step_run.position + 1 < run.step_count:
-            next_step = StepRun.objects.get(run=run, position=step_run.position + 1)
-            activate_step(next_step, run, actor=actor, log=log)
-        else:
-            _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
-    elif status == StepRunStatus.REJECTED:
-        _finish_run(run, RunStatus.REJECTED, actor=actor, log=log)
-    else:
-        _finish_run(run, RunStatus.FAILED, actor=actor, log=log)
+    if status == StepRunStatus.COMPLETED and step_run.position + 1 < run.step_count:
+        next_step = store.save_and_fetch_step(step_run, fields, step_run.position + 1)
+        activate_step(next_step, run, actor=actor, log=log)
+        return
+    final = {
+        StepRunStatus.COMPLETED: RunStatus.COMPLETED,
+        StepRunStatus.REJECTED: RunStatus.REJECTED,
+    }.get(status, RunStatus.FAILED)
+    written = store.update(step_run, fields)
+    _finish_run(run, final, actor=actor, log=log, with_statement=written)
 
 
-def _finish_run(run: WorkflowRun, status: str, *, actor: Any, log: TransitionLog) -> None:
+def _finish_run(
+    run: WorkflowRun,
+    status: str,
+    *,
+    actor: Any,
+    log: TransitionLog,
+    with_statement: store.Statement | None = None,
+) -> None:
+    """The run reaches a final status (written together with `with_statement`, if any) and
+    its subject hears of it."""
     previous = run.status
     run.status, run.finished_at = status, timezone.now()
-    run.save(update_fields=["status", "finished_at"])
+    written = store.update(run, ["status", "finished_at"])
+    store.batch([with_statement, written] if with_statement else [written])
     log.record("run", run.pk, previous, status)
     subject = get_subject(run.subject_type)
     if subject and subject.on_run_finished:
@@ -275,15 +300,10 @@ def _finish_run(run: WorkflowRun, status: str, *, actor: Any, log: TransitionLog
 
 
 def task_lock(*, tenant_id: int, task_id: int) -> HumanTask:
-    try:
-        return (
-            HumanTask.objects.for_tenant(tenant_id)
-            .select_for_update(of=("self",))
-            .select_related("step_run", "run")
-            .get(pk=task_id)
-        )
-    except HumanTask.DoesNotExist as exc:
-        raise NotFound("Not found.") from exc
+    task = store.lock_task(tenant_id, task_id=task_id)
+    if task is None:
+        raise NotFound("Not found.")
+    return task
 
 
 def task_decide_locked(
@@ -310,14 +330,6 @@ def task_decide_locked(
         outcome = _complete_form(task, spec, comment=comment, data=data, actor=actor, now=now)
     else:
         outcome = _vote(task, decision=decision, comment=comment, actor=actor, now=now)
-    fields = ["approvals_count", "rejections_count"]
-    if outcome is not None:
-        task.status, task.decided_at, task.decided_by = outcome, now, actor
-        fields += ["status", "decided_at", "decided_by"]
-        if decision == BallotDecision.COMPLETE:
-            task.result = data
-            fields.append("result")
-    task.save(update_fields=fields)
     if outcome is None:
         return task
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
@@ -342,24 +354,41 @@ def _vote(task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any)
         and task.submitted_by_id == actor.pk
     ):
         raise Forbidden("You cannot approve your own request.", "self_approval")
-    updated = TaskBallot.objects.filter(task=task, user=actor, decision__isnull=True).update(
-        decision=decision, comment=comment, decided_at=now
-    )
-    if updated == 0:
-        if TaskBallot.objects.filter(task=task, user=actor).exists():
-            raise Conflict("You have already decided this task.", "already_voted")
-        raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
     if decision == BallotDecision.APPROVE:
         task.approvals_count += 1
     else:
         task.rejections_count += 1
     if task.rule == "any":
-        return TaskStatus.APPROVED if decision == BallotDecision.APPROVE else TaskStatus.REJECTED
-    if task.approvals_count >= task.required_approvals:
-        return TaskStatus.APPROVED
-    if task.eligible_count - task.rejections_count < task.required_approvals:
-        return TaskStatus.REJECTED
-    return None
+        outcome = TaskStatus.APPROVED if decision == BallotDecision.APPROVE else TaskStatus.REJECTED
+    elif task.approvals_count >= task.required_approvals:
+        outcome = TaskStatus.APPROVED
+    elif task.eligible_count - task.rejections_count < task.required_approvals:
+        outcome = TaskStatus.REJECTED
+    else:
+        outcome = None
+    fields = _decided(task, outcome, actor=actor, now=now)
+    ballot = TaskBallot(
+        tenant_id=task.tenant_id,
+        task_id=task.pk,
+        user_id=actor.pk,
+        decision=decision,
+        comment=comment,
+        decided_at=now,
+    )
+    if not store.cast_ballot(task, ballot, fields):
+        if TaskBallot.objects.filter(task=task, user=actor).exists():
+            raise Conflict("You have already decided this task.", "already_voted")
+        raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
+    return outcome
+
+
+def _decided(task: HumanTask, outcome: str | None, *, actor: Any, now: Any) -> list[str]:
+    """Set the task's outcome, if any; the fields to write."""
+    fields = ["approvals_count", "rejections_count"]
+    if outcome is not None:
+        task.status, task.decided_at, task.decided_by = outcome, now, actor
+        fields += ["status", "decided_at", "decided_by"]
+    return fields
 
 
 def _complete_form(
@@ -383,6 +412,8 @@ def _complete_form(
         data=data,
         decided_at=now,
     )
+    task.result = data
+    store.save(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
     return TaskStatus.COMPLETED
 
 

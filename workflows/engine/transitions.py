@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.models import StateTransition
+from django.utils import timezone
+
+from workflows.engine import store
 
 
 class TransitionLog:
@@ -12,7 +14,8 @@ class TransitionLog:
         self.tenant_id = tenant_id
         self.actor_id = getattr(actor, "pk", None)
         self.comment = comment
-        self.rows: list[StateTransition] = []
+        # (object_type, object_id, from_status, to_status, comment)
+        self.rows: list[tuple[str, int, str, str, str]] = []
 
     def record(
         self,
@@ -23,18 +26,22 @@ class TransitionLog:
         comment: str | None = None,
     ) -> None:
         self.rows.append(
-            StateTransition(
-                tenant_id=self.tenant_id,
-                object_type=object_type,
-                object_id=object_id,
-                from_status=from_status or "",
-                to_status=to_status,
-                actor_id=self.actor_id,
-                comment=self.comment if comment is None else comment,
+            (
+                object_type,
+                object_id,
+                from_status or "",
+                to_status,
+                self.comment if comment is None else comment,
             )
         )
 
     def flush(self) -> None:
         if self.rows:
-            StateTransition.objects.bulk_create(self.rows)
+            now = timezone.now()
+            store.insert_transitions(
+                [
+                    (self.tenant_id, t, i, f, to, self.actor_id, c, now)
+                    for t, i, f, to, c in self.rows
+                ]
+            )
             self.rows = []

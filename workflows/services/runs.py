@@ -69,8 +69,8 @@ def run_start_on_subject(
         workflows=[workflow],
         submitted_by=submitted_by,
         first_sequence=(last or 0) + 1,
+        start=(actor, log),
     )
-    runner.run_start(run, actor=actor, log=log)
     log.flush()
     return run
 

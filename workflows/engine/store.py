@@ -1,0 +1,506 @@
+"""The engine's reads and writes on its hot path, as few hand-written statements as possible.
+
+A decision used to cost a dozen ORM round trips, each paying for query compilation and
+`Model.save()`; the statements themselves cost a fraction of that. The runner keeps working
+with model instances (callers render them), and this module writes exactly the columns the
+runner changed, scoped by tenant_id like every query.
+
+On PostgreSQL, statements that do not read each other's results travel together as one
+statement (data-modifying CTEs run exactly once, all on the same snapshot). Elsewhere
+(SQLite, the embedded default) the same statements run one after another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db.models.expressions import Col
+
+from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
+
+Statement = tuple[str, Sequence[Any]]
+
+
+def qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def cached(build: Any) -> Any:
+    """Memoise a statement builder per database vendor (quoting and features differ)."""
+    memo = cache(lambda vendor, *args: build(*args))
+
+    def wrapper(*args: Any) -> Any:
+        return memo(connection.vendor, *args)
+
+    wrapper.cache_clear = memo.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
+    """Run one statement: (rows, rowcount)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall() if cursor.description else []
+        return rows, cursor.rowcount
+
+
+def batch(statements: Sequence[Statement]) -> tuple[list[tuple], int]:
+    """Run independent statements; the result is the last one's. One round trip on PostgreSQL.
+
+    Only the last statement may return rows; the others must not depend on one another."""
+    if len(statements) == 1 or not is_postgres():
+        for sql, params in statements[:-1]:
+            execute(sql, params)
+        return execute(*statements[-1])
+    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements[:-1]))
+    params = [p for _, ps in statements for p in ps]
+    return execute(f"WITH {head} {statements[-1][0]}", params)
+
+
+# --- reading rows into instances -------------------------------------------------------------
+
+
+@cache
+def _fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(model._meta.concrete_fields)
+
+
+@cached
+def columns(model: type[models.Model], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{qn(f.column)}" for f in _fields(model))
+
+
+@cache
+def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[Any, list], ...]:
+    # What the ORM's compiler applies to each column (JSON parsing, SQLite datetimes, ...).
+    table = model._meta.db_table
+    out = []
+    for field in _fields(model):
+        expression = Col(table, field)
+        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        out.append((expression, found))
+    return tuple(out)
+
+
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in _fields(model)]
+
+
+def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
+    """A model instance from a row selected with `columns(model, ...)`."""
+    converted = list(values)
+    for index, (expression, found) in enumerate(_converters(model, connection.vendor)):
+        for converter in found:
+            converted[index] = converter(converted[index], expression, connection)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+
+
+def width(model: type[models.Model]) -> int:
+    return len(_fields(model))
+
+
+# --- writing instances back ------------------------------------------------------------------
+
+
+@cached
+def _update_sql(
+    model: type[models.Model], fields: tuple[str, ...], guards: tuple[str, ...]
+) -> tuple[str, tuple]:
+    targets = tuple(model._meta.get_field(name) for name in fields)
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
+    where = "".join(f" AND {qn(model._meta.get_field(g).column)} = %s" for g in guards)
+    table = qn(model._meta.db_table)
+    return f"UPDATE {table} SET {sets} WHERE tenant_id = %s AND id = %s{where}", targets
+
+
+def _prepared(obj: models.Model, targets: Sequence[models.Field]) -> list[Any]:
+    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in targets]
+
+
+def update(
+    obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | None = None
+) -> Statement:
+    """UPDATE the given fields of one row from the instance: what `save(update_fields=...)`
+    writes, without its overhead (no signals; auto_now fields are the caller's business).
+    `guard`: the row must still have these values (e.g. a status), else nothing changes."""
+    guard = guard or {}
+    sql, targets = _update_sql(type(obj), tuple(fields), tuple(guard))
+    params = [*_prepared(obj, targets), obj.tenant_id, obj.pk, *guard.values()]  # type: ignore[attr-defined]
+    return sql, params
+
+
+def save(obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | None = None) -> int:
+    """Write `fields` of one row; the number of rows changed (0 if a guard did not hold)."""
+    return execute(*update(obj, fields, guard=guard))[1]
+
+
+@cached
+def _insert_sql(model: type[models.Model]) -> tuple[str, tuple]:
+    targets = tuple(f for f in _fields(model) if not f.primary_key)
+    names = ", ".join(qn(f.column) for f in targets)
+    holes = ", ".join(["%s"] * len(targets))
+    return (
+        f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES ({holes}) RETURNING id",
+        targets,
+    )
+
+
+def insert_statement(obj: models.Model) -> Statement:
+    """INSERT of a new instance, every column from the instance; returns the new id."""
+    for field in _fields(type(obj)):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            field.pre_save(obj, add=True)
+    sql, targets = _insert_sql(type(obj))
+    return sql, _prepared(obj, targets)
+
+
+def insert(obj: models.Model) -> None:
+    """Insert a new instance (what `save()` does for a new row, without signals); sets pk."""
+    rows, _ = execute(*insert_statement(obj))
+    obj.pk = rows[0][0]
+    obj._state.adding = False
+
+
+# --- the engine's statements -----------------------------------------------------------------
+
+_T, _S, _R = width(HumanTask), width(StepRun), width(WorkflowRun)
+
+
+def steps_of(tenant_id: int, workflow_ids: Sequence[int]) -> list[tuple]:
+    """(workflow_id, order, name, action, config) of the workflows' steps, in order."""
+    if not workflow_ids:
+        return []
+    holes = ", ".join(["%s"] * len(workflow_ids))
+    rows, _ = execute(
+        f"SELECT workflow_id, {qn('order')}, name, action, config FROM {qn(Step._meta.db_table)} "
+        f"WHERE tenant_id = %s AND workflow_id IN ({holes}) "
+        f"ORDER BY workflow_id, {qn('order')}, id",
+        [tenant_id, *workflow_ids],
+    )
+    config = Step._meta.get_field("config")
+    return [(w, o, n, a, config.from_db_value(c, None, connection)) for w, o, n, a, c in rows]
+
+
+_RUN_FIELDS = (
+    "tenant_id",
+    "workflow_id",
+    "workflow_name",
+    "workflow_code",
+    "subject_type",
+    "subject_id",
+    "sequence",
+    "chain_length",
+    "status",
+    "step_count",
+    "submitted_by_id",
+    "created_at",
+    "started_at",
+)
+_STEP_FIELDS = (
+    "tenant_id",
+    "position",
+    "order",
+    "name",
+    "action",
+    "config",
+    "status",
+    "attempts",
+    "result",
+    "last_error",
+    "idempotency_key",
+)
+
+
+@cached
+def _insert_runs_sql() -> str:
+    run_fields = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
+    step_fields = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
+
+    def arrays(fields: list) -> str:
+        return ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+
+    run_columns = ", ".join(qn(f.column) for f in run_fields)
+    step_columns = ", ".join(qn(f.column) for f in step_fields)
+    aliases = ", ".join(f"u.c{i}" for i in range(len(step_fields)))
+    return (
+        f"WITH r AS (INSERT INTO {qn(WorkflowRun._meta.db_table)} ({run_columns}) "
+        f"SELECT * FROM unnest({arrays(run_fields)}) RETURNING id, sequence), "
+        f"s AS (INSERT INTO {qn(StepRun._meta.db_table)} (run_id, {step_columns}) "
+        f"SELECT r.id, {aliases} FROM unnest(%s::integer[], {arrays(step_fields)}) "
+        f"AS u(seq, {aliases.replace('u.', '')}) JOIN r ON r.sequence = u.seq "
+        "RETURNING id, run_id, position) "
+        "SELECT r.id, r.sequence, s.id, s.position FROM r LEFT JOIN s ON s.run_id = r.id"
+    )
+
+
+def insert_runs(runs: Sequence[WorkflowRun], step_runs: Sequence[Sequence[StepRun]]) -> None:
+    """Insert runs (distinct sequences) and their step runs (`step_runs[i]` belong to
+    `runs[i]`); sets every pk. One statement on PostgreSQL."""
+    if not is_postgres():
+        WorkflowRun.objects.bulk_create(runs)
+        for run, steps in zip(runs, step_runs, strict=True):
+            for step in steps:
+                step.run = run
+        StepRun.objects.bulk_create([step for steps in step_runs for step in steps])
+        return
+    run_targets = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
+    step_targets = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
+    run_params = [
+        [f.get_db_prep_save(getattr(r, f.attname), connection) for r in runs] for f in run_targets
+    ]
+    flat = [
+        (run.sequence, step) for run, steps in zip(runs, step_runs, strict=True) for step in steps
+    ]
+    step_params = [[seq for seq, _ in flat]] + [
+        [f.get_db_prep_save(getattr(step, f.attname), connection) for _, step in flat]
+        for f in step_targets
+    ]
+    rows, _ = execute(_insert_runs_sql(), [*run_params, *step_params])
+    by_sequence = {run.sequence: run for run in runs}
+    by_position = {
+        (run.sequence, step.position): step
+        for run, steps in zip(runs, step_runs, strict=True)
+        for step in steps
+    }
+    for run_id, sequence, step_id, position in rows:
+        run = by_sequence[sequence]
+        run.pk = run_id
+        run._state.adding = False
+        if step_id is not None:
+            step = by_position[(sequence, position)]
+            step.pk = step_id
+            step._state.adding = False
+    for run, steps in zip(runs, step_runs, strict=True):
+        for step in steps:
+            step.run = run
+
+
+def lock_task(
+    tenant_id: int,
+    *,
+    task_id: int | None = None,
+    subject: tuple[str, int] | None = None,
+    action: str = "",
+    status: str = "",
+) -> HumanTask | None:
+    """One task with its step run and run, locked (FOR UPDATE OF the task), in one query.
+
+    By id, or the oldest task of a subject with the given action and status."""
+    if task_id is not None:
+        params = [task_id]
+    else:
+        assert subject is not None
+        params = [*subject, status, action]
+    rows, _ = execute(_lock_task_sql(task_id is not None), [tenant_id, *params])
+    if not rows:
+        return None
+    row = rows[0]
+    task = instance(HumanTask, row[:_T])
+    step_run = instance(StepRun, row[_T : _T + _S])
+    run = instance(WorkflowRun, row[_T + _S :])
+    HumanTask.step_run.field.set_cached_value(task, step_run)
+    HumanTask.run.field.set_cached_value(task, run)
+    StepRun.run.field.set_cached_value(step_run, run)
+    return task
+
+
+@cached
+def _lock_task_sql(by_id: bool) -> str:
+    if by_id:
+        where = "t.id = %s"
+    else:
+        where = "t.subject_type = %s AND t.subject_id = %s AND t.status = %s AND t.action = %s"
+    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')} "
+        f"FROM {qn(HumanTask._meta.db_table)} t "
+        f"JOIN {qn(StepRun._meta.db_table)} s ON s.id = t.step_run_id "
+        f"JOIN {qn(WorkflowRun._meta.db_table)} r ON r.id = t.run_id "
+        f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1{lock}"
+    )
+
+
+def cast_ballot(task: HumanTask, ballot: TaskBallot, task_fields: Sequence[str]) -> bool:
+    """Write `ballot` (decision, comment, decided_at) over the voter's open ballot and the
+    task's `task_fields`, together. False, and nothing written, if the voter has no open
+    ballot on the task."""
+    sql, params = update(ballot, ["decision", "comment", "decided_at"])
+    ballot_sql = sql.replace(
+        "AND id = %s", "AND task_id = %s AND user_id = %s AND decision IS NULL"
+    )
+    ballot_params = [*params[:-1], task.pk, ballot.user_id]
+    task_sql, task_params = update(task, task_fields)
+    if is_postgres():
+        sql = (
+            f"WITH ballot AS ({ballot_sql} RETURNING 1) {task_sql} AND EXISTS (SELECT FROM ballot)"
+        )
+        return execute(sql, [*ballot_params, *task_params])[1] == 1
+    if execute(ballot_sql, ballot_params)[1] == 0:
+        return False
+    execute(task_sql, task_params)
+    return True
+
+
+def save_and_fetch_step(step_run: StepRun, fields: Sequence[str], position: int) -> StepRun:
+    """Write `step_run` and read the step run at `position` of the same run, in one statement."""
+    select = (
+        f"SELECT {columns(StepRun, 's')} FROM {qn(StepRun._meta.db_table)} s "
+        "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = %s"
+    )
+    rows, _ = batch(
+        [update(step_run, fields), (select, [step_run.tenant_id, step_run.run_id, position])]
+    )
+    return instance(StepRun, rows[0])
+
+
+def start_run(
+    tenant_id: int, started_at: Any, *, run_id: int | None = None, chain: tuple | None = None
+) -> tuple[WorkflowRun, StepRun | None] | None:
+    """not_started -> running for a run (by id, or by (subject_type, subject_id, sequence) in
+    a chain), with its first step run. None if that run is not `not_started`."""
+    if run_id is not None:
+        where, params = "id = %s", [run_id]
+    else:
+        assert chain is not None
+        where, params = "subject_type = %s AND subject_id = %s AND sequence = %s", list(chain)
+    run_table, step_table = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
+    start = (
+        f"UPDATE {run_table} SET status = 'running', started_at = %s "
+        f"WHERE tenant_id = %s AND {where} AND status = 'not_started'"
+    )
+    start_params = [started_at, tenant_id, *params]
+    first = (
+        f"SELECT {columns(StepRun, 's')} FROM {step_table} s "
+        "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = 0"
+    )
+    if is_postgres():
+        rows, _ = execute(
+            f"WITH r AS ({start} RETURNING *) SELECT {columns(WorkflowRun, 'r')}, "
+            f"{columns(StepRun, 's')} FROM r LEFT JOIN {step_table} s "
+            "ON s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.position = 0",
+            start_params,
+        )
+        if not rows:
+            return None
+        run = instance(WorkflowRun, rows[0][:_R])
+        has_step = rows[0][_R] is not None
+        step = instance(StepRun, rows[0][_R:]) if has_step else None
+    else:
+        rows, _ = execute(f"{start} RETURNING {columns(WorkflowRun)}", start_params)
+        if not rows:
+            return None
+        run = instance(WorkflowRun, rows[0])
+        found, _ = execute(first, [tenant_id, run.pk])
+        step = instance(StepRun, found[0]) if found else None
+    if step is not None:
+        StepRun.run.field.set_cached_value(step, run)
+    return run, step
+
+
+_COUNTS = ("eligible_count", "required_approvals")
+
+
+@cached
+def _open_task_sql(step_sql: str, eligible_sql: str, required_is_all: bool) -> tuple[str, tuple]:
+    targets = tuple(f for f in _fields(HumanTask) if not f.primary_key and f.name not in _COUNTS)
+    names = ", ".join(qn(f.column) for f in (*targets, *map(HumanTask._meta.get_field, _COUNTS)))
+    holes = ", ".join(["%s"] * len(targets))
+    required = "(SELECT count(*) FROM e)" if required_is_all else "%s"
+    sql = (
+        f"WITH w0 AS ({step_sql}), e AS ({_chosen(eligible_sql)}), "
+        f"t AS (INSERT INTO {qn(HumanTask._meta.db_table)} ({names}) "
+        f"SELECT {holes}, (SELECT count(*) FROM e), {required} RETURNING id), "
+        f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
+        " data) SELECT %s, t.id, e.uid, '', '{}' FROM t CROSS JOIN e) "
+        "SELECT t.id, (SELECT count(*) FROM e) FROM t"
+    )
+    return sql, targets
+
+
+def _chosen(eligible_sql: str) -> str:
+    # The eligible users but the submitter (the first parameter; NULL excludes nobody).
+    return f"SELECT uid FROM ({eligible_sql}) AS el WHERE CAST(%s AS BIGINT) IS NULL OR uid <> %s"
+
+
+def open_task(
+    task: HumanTask, step_statement: Statement, eligible: Statement | None, required: int | None
+) -> int:
+    """Write the step run (`step_statement`), insert `task` and, for approvals, a ballot per
+    eligible user (`eligible` selects their ids as `uid`) with the task's counts: one statement
+    on PostgreSQL. Sets task.pk and, for approvals, the counts; returns the eligible count.
+
+    `required` None means "all of the eligible"."""
+    if eligible is None:
+        rows, _ = batch([step_statement, insert_statement(task)])
+        task.pk, task._state.adding = rows[0][0], False
+        return 0
+    eligible_sql, eligible_params = eligible
+    exclude = None if task.allow_self_approval else task.submitted_by_id
+    if is_postgres():
+        sql, targets = _open_task_sql(step_statement[0], eligible_sql, required is None)
+        rows, _ = execute(
+            sql,
+            [
+                *step_statement[1],
+                *eligible_params,
+                exclude,
+                exclude,
+                *_prepared(task, targets),
+                *([] if required is None else [required]),
+                task.tenant_id,
+            ],
+        )
+        task.pk, eligible_count = rows[0]
+        task._state.adding = False
+    else:
+        execute(*step_statement)
+        insert(task)
+        _, eligible_count = execute(
+            f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment, "
+            f"data) SELECT %s, %s, uid, '', '{{}}' FROM ({_chosen(eligible_sql)}) AS e",
+            [task.tenant_id, task.pk, *eligible_params, exclude, exclude],
+        )
+    task.eligible_count = eligible_count
+    task.required_approvals = eligible_count if required is None else required
+    if not is_postgres():
+        save(task, _COUNTS)
+    return eligible_count
+
+
+def insert_transitions(rows: Sequence[tuple]) -> None:
+    """(tenant_id, object_type, object_id, from, to, actor_id, comment, created_at) rows."""
+    if not rows:
+        return
+    if not is_postgres():
+        fields = ("tenant_id", "object_type", "object_id", "from_status", "to_status")
+        StateTransition.objects.bulk_create(
+            [
+                StateTransition(
+                    **dict(zip(fields, row[:5], strict=True)),
+                    actor_id=row[5],
+                    comment=row[6],
+                    created_at=row[7],
+                )
+                for row in rows
+            ]
+        )
+        return
+    columns_ = list(zip(*rows, strict=True))
+    execute(
+        f"INSERT INTO {qn(StateTransition._meta.db_table)} (tenant_id, object_type, object_id, "
+        "from_status, to_status, actor_id, comment, created_at) SELECT * FROM unnest("
+        "%s::bigint[], %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], "
+        "%s::text[], %s::timestamptz[])",
+        [list(c) for c in columns_],
+    )
