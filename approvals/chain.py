@@ -35,7 +35,10 @@ def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
         updated_by_id=log.actor_id,
     )
     fields = ["status", "finished_at", "updated_at", "updated_by"]
-    if store.save(transfer, fields, guard={"status": TransferStatus.PENDING}):
+    _, changed = log.execute(
+        store.update(transfer, fields, guard={"status": TransferStatus.PENDING})
+    )
+    if changed:
         log.record(SUBJECT, run.subject_id, TransferStatus.PENDING, status)
 
 
@@ -79,5 +82,7 @@ def group_members(tenant_id: int, group_id: Any) -> QuerySet:
 
 
 def register() -> None:
-    register_subject(SubjectType(key=SUBJECT, on_run_finished=on_run_finished, describe=describe))
+    register_subject(
+        SubjectType(key=SUBJECT, on_run_finished=on_run_finished, describe=describe, batched=True)
+    )
     register_approver_resolver("security_group", group_members)

@@ -168,7 +168,11 @@ def transfer_decide(
         # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
         # racer has just decided no longer matches `status=pending` once its lock is released.
         task = store.lock_task(
-            tenant.pk, subject=(SUBJECT, transfer_id), action="approval", status=TaskStatus.PENDING
+            tenant.pk,
+            subject=(SUBJECT, transfer_id),
+            action="approval",
+            status=TaskStatus.PENDING,
+            voter_id=actor.pk,
         )
         if task is None:
             transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)

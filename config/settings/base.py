@@ -79,6 +79,14 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The engine's hot statements (workflows/engine/store.py) use server-side binding and are
+    # prepared after this many runs on a connection; the ORM keeps client-side binding and never
+    # prepares. Empty disables it (e.g. behind a transaction-pooling PgBouncer).
+    _prepare = os.environ.get("DB_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare) if _prepare else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 TEST_RUNNER = "core.test_runner.PytestRunner"

@@ -159,6 +159,7 @@ def execute_step(step_run_id: int) -> Outcome:
                 )
                 outcome = Outcome(StepRunStatus.COMPLETED)
         if outcome.status != StepRunStatus.RUNNING:
+            log.sync()  # the runner's writes first: this one goes through the ORM
             StepRun.objects.filter(pk=step_run.pk).update(attempts=step_run.attempts)
         log.flush()
         return outcome

@@ -119,7 +119,7 @@ def run_start(
     if run.status != RunStatus.NOT_STARTED:
         raise Conflict(f"Run {run.pk} cannot start from status '{run.status}'.")
     run.status, run.started_at = RunStatus.RUNNING, timezone.now()
-    store.save(run, ["status", "started_at"])
+    log.execute(store.update(run, ["status", "started_at"]))
     _started(run, actor=actor, log=log, first_step=first_step)
 
 
@@ -130,6 +130,7 @@ def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -
         run.tenant_id,
         timezone.now(),
         chain=(run.subject_type, run.subject_id, run.sequence + 1),
+        pending=log.absorb(),
     )
     if started is not None:
         next_run, first_step = started
@@ -146,6 +147,8 @@ def _started(
         return
     if first_step is None:
         prefetched = getattr(run, "_prefetched_step_runs", None)
+        if not prefetched:
+            log.sync()
         first_step = prefetched[0] if prefetched else StepRun.objects.get(run=run, position=0)
     activate_step(first_step, run, actor=actor, log=log)
 
@@ -172,7 +175,7 @@ def activate_step(
         from workflows.engine import automation
 
         step_run.status, step_run.started_at = StepRunStatus.RUNNING, now
-        store.save(step_run, ["status", "started_at"])
+        log.execute(store.update(step_run, ["status", "started_at"]))
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.RUNNING)
         automation.dispatch(step_run)
 
@@ -202,7 +205,7 @@ def _open_task(
         task.due_at = now + timedelta(hours=int(config["due_in_hours"]))
     if step_run.action != "approval":
         task.open_to_roles = "," + ",".join(FORM_TASK_ROLES) + ","
-        store.open_task(task, step_written, None, None)
+        store.open_task(task, step_written, None, None, pending=log.absorb())
         log.record("task", task.pk, "", TaskStatus.PENDING)
         return
     task.rule = config.get("rule", "any")
@@ -212,10 +215,10 @@ def _open_task(
     # Ballots (one per eligible user, the submitter excluded unless allowed) go in with the task.
     users = eligible_sql(run.tenant_id, config.get("approvers") or {})
     if users is None:
-        store.open_task(task, step_written, None, None)
+        store.open_task(task, step_written, None, None, pending=log.absorb())
         eligible = 0
     else:
-        eligible = store.open_task(task, step_written, users, required)
+        eligible = store.open_task(task, step_written, users, required, pending=log.absorb())
     log.record("task", task.pk, "", TaskStatus.PENDING)
     needed = eligible if required is None else required
     if eligible == 0 or needed > eligible:
@@ -231,7 +234,7 @@ def _open_task(
 
 def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
     task.status = TaskStatus.CANCELLED
-    store.save(task, ["status"])
+    log.execute(store.update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
 
@@ -265,7 +268,9 @@ def step_finished(
         fields.append("result")
     log.record("step_run", step_run.pk, previous, status)
     if status == StepRunStatus.COMPLETED and step_run.position + 1 < run.step_count:
-        next_step = store.save_and_fetch_step(step_run, fields, step_run.position + 1)
+        next_step = store.save_and_fetch_step(
+            step_run, fields, step_run.position + 1, pending=log.absorb()
+        )
         activate_step(next_step, run, actor=actor, log=log)
         return
     final = {
@@ -284,23 +289,27 @@ def _finish_run(
     log: TransitionLog,
     with_statement: store.Statement | None = None,
 ) -> None:
-    """The run reaches a final status (written together with `with_statement`, if any) and
-    its subject hears of it."""
+    """The run reaches a final status (written, with `with_statement`, by the operation's next
+    statement) and its subject hears of it."""
     previous = run.status
     run.status, run.finished_at = status, timezone.now()
-    written = store.update(run, ["status", "finished_at"])
-    store.batch([with_statement, written] if with_statement else [written])
+    if with_statement:
+        log.defer(with_statement)
+    log.defer(store.update(run, ["status", "finished_at"]))
     log.record("run", run.pk, previous, status)
     subject = get_subject(run.subject_type)
     if subject and subject.on_run_finished:
+        if not subject.batched:
+            log.sync()
         subject.on_run_finished(run=run, actor=actor, log=log)
 
 
 # --- decisions -----------------------------------------------------------------------------
 
 
-def task_lock(*, tenant_id: int, task_id: int) -> HumanTask:
-    task = store.lock_task(tenant_id, task_id=task_id)
+def task_lock(*, tenant_id: int, task_id: int, voter_id: int | None) -> HumanTask:
+    """Lock a task by id (with `voter_id`'s ballot state, see `store.lock_task`)."""
+    task = store.lock_task(tenant_id, task_id=task_id, voter_id=voter_id)
     if task is None:
         raise NotFound("Not found.")
     return task
@@ -315,7 +324,8 @@ def task_decide_locked(
     actor: Any,
     log: TransitionLog,
 ) -> HumanTask:
-    """Apply one person's decision to a task already locked by `task_lock`."""
+    """Apply one person's decision to a task locked by `task_lock` (or `store.lock_task`) with
+    this actor as the voter. Some writes may wait in `log` for its flush."""
     if task.status != TaskStatus.PENDING:
         raise Conflict(f"This task is already {task.status}.", "already_decided")
     spec = registry.get(task.action)
@@ -327,9 +337,11 @@ def task_decide_locked(
         )
     now = timezone.now()
     if decision == BallotDecision.COMPLETE:
-        outcome = _complete_form(task, spec, comment=comment, data=data, actor=actor, now=now)
+        outcome = _complete_form(
+            task, spec, comment=comment, data=data, actor=actor, now=now, log=log
+        )
     else:
-        outcome = _vote(task, decision=decision, comment=comment, actor=actor, now=now)
+        outcome = _vote(task, decision=decision, comment=comment, actor=actor, now=now, log=log)
     if outcome is None:
         return task
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
@@ -347,13 +359,19 @@ def task_decide_locked(
     return task
 
 
-def _vote(task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any) -> str | None:
+def _vote(
+    task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any, log: TransitionLog
+) -> str | None:
     if (
         decision == BallotDecision.APPROVE
         and not task.allow_self_approval
         and task.submitted_by_id == actor.pk
     ):
         raise Forbidden("You cannot approve your own request.", "self_approval")
+    if task.voter_ballot == "decided":
+        raise Conflict("You have already decided this task.", "already_voted")
+    if task.voter_ballot != "open":
+        raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
     if decision == BallotDecision.APPROVE:
         task.approvals_count += 1
     else:
@@ -375,10 +393,7 @@ def _vote(task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any)
         comment=comment,
         decided_at=now,
     )
-    if not store.cast_ballot(task, ballot, fields):
-        if TaskBallot.objects.filter(task=task, user=actor).exists():
-            raise Conflict("You have already decided this task.", "already_voted")
-        raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
+    log.defer(*store.vote(task, ballot, fields))
     return outcome
 
 
@@ -392,7 +407,14 @@ def _decided(task: HumanTask, outcome: str | None, *, actor: Any, now: Any) -> l
 
 
 def _complete_form(
-    task: HumanTask, spec: Any, *, comment: str, data: dict[str, Any], actor: Any, now: Any
+    task: HumanTask,
+    spec: Any,
+    *,
+    comment: str,
+    data: dict[str, Any],
+    actor: Any,
+    now: Any,
+    log: TransitionLog,
 ) -> str:
     if f",{actor.role}," not in task.open_to_roles:
         raise Forbidden("Your role may not complete this task.", "not_eligible")
@@ -413,7 +435,9 @@ def _complete_form(
         decided_at=now,
     )
     task.result = data
-    store.save(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
+    log.defer(
+        store.update(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
+    )
     return TaskStatus.COMPLETED
 
 
@@ -422,6 +446,7 @@ def _complete_form(
 
 def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) -> None:
     """Cancel running runs (their open tasks and steps too); not-started runs stay so."""
+    log.sync()
     for run in runs:
         if run.status != RunStatus.RUNNING:
             continue

@@ -43,25 +43,47 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _cursor() -> Any:
+    """On PostgreSQL a server-binding cursor, so that psycopg prepares these few statements
+    that run over and over (DB_PREPARE_THRESHOLD); still Django's wrapper around it: query
+    counting, execute wrappers and error translation all apply."""
+    if not is_postgres():
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.validate_thread_sharing()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
 def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
     """Run one statement: (rows, rowcount)."""
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall() if cursor.description else []
         return rows, cursor.rowcount
 
 
 def batch(statements: Sequence[Statement]) -> tuple[list[tuple], int]:
-    """Run independent statements; the result is the last one's. One round trip on PostgreSQL.
+    """Run statements in order; the result is the last one's. One round trip on PostgreSQL.
 
-    Only the last statement may return rows; the others must not depend on one another."""
-    if len(statements) == 1 or not is_postgres():
-        for sql, params in statements[:-1]:
+    All but the last are plain INSERT/UPDATE/DELETE (no WITH, no result) on rows the others do
+    not touch: on PostgreSQL they become data-modifying CTEs of the last, which runs on the
+    same snapshot and so does not see their effects. The last may have its own WITH clause."""
+    *pieces, (last_sql, last_params) = statements
+    if not pieces:
+        return execute(last_sql, last_params)
+    if not is_postgres():
+        for sql, params in pieces:
             execute(sql, params)
-        return execute(*statements[-1])
-    head = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements[:-1]))
-    params = [p for _, ps in statements for p in ps]
-    return execute(f"WITH {head} {statements[-1][0]}", params)
+        return execute(last_sql, last_params)
+    head = ", ".join(f"p{i} AS ({sql})" for i, (sql, _) in enumerate(pieces))
+    if last_sql.startswith("WITH "):
+        sql = f"WITH {head}, {last_sql[5:]}"
+    else:
+        sql = f"WITH {head} {last_sql}"
+    return execute(sql, [p for _, params in statements for p in params])
 
 
 # --- reading rows into instances -------------------------------------------------------------
@@ -293,22 +315,27 @@ def lock_task(
     subject: tuple[str, int] | None = None,
     action: str = "",
     status: str = "",
+    voter_id: int | None = None,
 ) -> HumanTask | None:
     """One task with its step run and run, locked (FOR UPDATE OF the task), in one query.
 
-    By id, or the oldest task of a subject with the given action and status."""
+    By id, or the oldest task of a subject with the given action and status. Sets
+    `task.voter_ballot` to the state of `voter_id`'s ballot: None (has none), "open" or
+    "decided"; ballots change only under this lock, so it holds until the transaction ends."""
     if task_id is not None:
         params = [task_id]
     else:
         assert subject is not None
         params = [*subject, status, action]
-    rows, _ = execute(_lock_task_sql(task_id is not None), [tenant_id, *params])
+    rows, _ = execute(_lock_task_sql(task_id is not None), [voter_id, tenant_id, *params])
     if not rows:
         return None
     row = rows[0]
     task = instance(HumanTask, row[:_T])
     step_run = instance(StepRun, row[_T : _T + _S])
-    run = instance(WorkflowRun, row[_T + _S :])
+    run = instance(WorkflowRun, row[_T + _S : _T + _S + _R])
+    ballot_id, ballot_open = row[-2:]
+    task.voter_ballot = None if ballot_id is None else ("open" if ballot_open else "decided")
     HumanTask.step_run.field.set_cached_value(task, step_run)
     HumanTask.run.field.set_cached_value(task, run)
     StepRun.run.field.set_cached_value(step_run, run)
@@ -323,52 +350,56 @@ def _lock_task_sql(by_id: bool) -> str:
         where = "t.subject_type = %s AND t.subject_id = %s AND t.status = %s AND t.action = %s"
     lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
     return (
-        f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')} "
+        f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')}, "
+        "b.id, b.decision IS NULL "
         f"FROM {qn(HumanTask._meta.db_table)} t "
         f"JOIN {qn(StepRun._meta.db_table)} s ON s.id = t.step_run_id "
         f"JOIN {qn(WorkflowRun._meta.db_table)} r ON r.id = t.run_id "
+        f"LEFT JOIN {qn(TaskBallot._meta.db_table)} b "
+        "ON b.tenant_id = t.tenant_id AND b.task_id = t.id AND b.user_id = %s "
         f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1{lock}"
     )
 
 
-def cast_ballot(task: HumanTask, ballot: TaskBallot, task_fields: Sequence[str]) -> bool:
-    """Write `ballot` (decision, comment, decided_at) over the voter's open ballot and the
-    task's `task_fields`, together. False, and nothing written, if the voter has no open
-    ballot on the task."""
+def vote(task: HumanTask, ballot: TaskBallot, task_fields: Sequence[str]) -> list[Statement]:
+    """The statements that write `ballot` (decision, comment, decided_at) over the voter's open
+    ballot and the task's `task_fields`."""
     sql, params = update(ballot, ["decision", "comment", "decided_at"])
     ballot_sql = sql.replace(
         "AND id = %s", "AND task_id = %s AND user_id = %s AND decision IS NULL"
     )
-    ballot_params = [*params[:-1], task.pk, ballot.user_id]
-    task_sql, task_params = update(task, task_fields)
-    if is_postgres():
-        sql = (
-            f"WITH ballot AS ({ballot_sql} RETURNING 1) {task_sql} AND EXISTS (SELECT FROM ballot)"
-        )
-        return execute(sql, [*ballot_params, *task_params])[1] == 1
-    if execute(ballot_sql, ballot_params)[1] == 0:
-        return False
-    execute(task_sql, task_params)
-    return True
+    return [(ballot_sql, [*params[:-1], task.pk, ballot.user_id]), update(task, task_fields)]
 
 
-def save_and_fetch_step(step_run: StepRun, fields: Sequence[str], position: int) -> StepRun:
-    """Write `step_run` and read the step run at `position` of the same run, in one statement."""
+def save_and_fetch_step(
+    step_run: StepRun, fields: Sequence[str], position: int, pending: Sequence[Statement] = ()
+) -> StepRun:
+    """Write `step_run` (after `pending`) and read the step run at `position` of the same run,
+    in one statement."""
     select = (
         f"SELECT {columns(StepRun, 's')} FROM {qn(StepRun._meta.db_table)} s "
         "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = %s"
     )
     rows, _ = batch(
-        [update(step_run, fields), (select, [step_run.tenant_id, step_run.run_id, position])]
+        [
+            *pending,
+            update(step_run, fields),
+            (select, [step_run.tenant_id, step_run.run_id, position]),
+        ]
     )
     return instance(StepRun, rows[0])
 
 
 def start_run(
-    tenant_id: int, started_at: Any, *, run_id: int | None = None, chain: tuple | None = None
+    tenant_id: int,
+    started_at: Any,
+    *,
+    run_id: int | None = None,
+    chain: tuple | None = None,
+    pending: Sequence[Statement] = (),
 ) -> tuple[WorkflowRun, StepRun | None] | None:
     """not_started -> running for a run (by id, or by (subject_type, subject_id, sequence) in
-    a chain), with its first step run. None if that run is not `not_started`."""
+    a chain), with its first step run, after `pending`. None if that run is not `not_started`."""
     if run_id is not None:
         where, params = "id = %s", [run_id]
     else:
@@ -385,11 +416,16 @@ def start_run(
         "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = 0"
     )
     if is_postgres():
-        rows, _ = execute(
-            f"WITH r AS ({start} RETURNING *) SELECT {columns(WorkflowRun, 'r')}, "
-            f"{columns(StepRun, 's')} FROM r LEFT JOIN {step_table} s "
-            "ON s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.position = 0",
-            start_params,
+        rows, _ = batch(
+            [
+                *pending,
+                (
+                    f"WITH r AS ({start} RETURNING *) SELECT {columns(WorkflowRun, 'r')}, "
+                    f"{columns(StepRun, 's')} FROM r LEFT JOIN {step_table} s "
+                    "ON s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.position = 0",
+                    start_params,
+                ),
+            ]
         )
         if not rows:
             return None
@@ -397,7 +433,7 @@ def start_run(
         has_step = rows[0][_R] is not None
         step = instance(StepRun, rows[0][_R:]) if has_step else None
     else:
-        rows, _ = execute(f"{start} RETURNING {columns(WorkflowRun)}", start_params)
+        rows, _ = batch([*pending, (f"{start} RETURNING {columns(WorkflowRun)}", start_params)])
         if not rows:
             return None
         run = instance(WorkflowRun, rows[0])
@@ -418,7 +454,7 @@ def _open_task_sql(step_sql: str, eligible_sql: str, required_is_all: bool) -> t
     holes = ", ".join(["%s"] * len(targets))
     required = "(SELECT count(*) FROM e)" if required_is_all else "%s"
     sql = (
-        f"WITH w0 AS ({step_sql}), e AS ({_chosen(eligible_sql)}), "
+        f"WITH step AS ({step_sql}), e AS ({_chosen(eligible_sql)}), "
         f"t AS (INSERT INTO {qn(HumanTask._meta.db_table)} ({names}) "
         f"SELECT {holes}, (SELECT count(*) FROM e), {required} RETURNING id), "
         f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
@@ -434,37 +470,40 @@ def _chosen(eligible_sql: str) -> str:
 
 
 def open_task(
-    task: HumanTask, step_statement: Statement, eligible: Statement | None, required: int | None
+    task: HumanTask,
+    step_statement: Statement,
+    eligible: Statement | None,
+    required: int | None,
+    pending: Sequence[Statement] = (),
 ) -> int:
-    """Write the step run (`step_statement`), insert `task` and, for approvals, a ballot per
-    eligible user (`eligible` selects their ids as `uid`) with the task's counts: one statement
-    on PostgreSQL. Sets task.pk and, for approvals, the counts; returns the eligible count.
+    """After `pending`, write the step run (`step_statement`), insert `task` and, for
+    approvals, a ballot per eligible user (`eligible` selects their ids as `uid`) with the
+    task's counts: one statement on PostgreSQL. Sets task.pk and, for approvals, the counts;
+    returns the eligible count.
 
     `required` None means "all of the eligible"."""
     if eligible is None:
-        rows, _ = batch([step_statement, insert_statement(task)])
+        rows, _ = batch([*pending, step_statement, insert_statement(task)])
         task.pk, task._state.adding = rows[0][0], False
         return 0
     eligible_sql, eligible_params = eligible
     exclude = None if task.allow_self_approval else task.submitted_by_id
     if is_postgres():
         sql, targets = _open_task_sql(step_statement[0], eligible_sql, required is None)
-        rows, _ = execute(
-            sql,
-            [
-                *step_statement[1],
-                *eligible_params,
-                exclude,
-                exclude,
-                *_prepared(task, targets),
-                *([] if required is None else [required]),
-                task.tenant_id,
-            ],
-        )
+        params = [
+            *step_statement[1],
+            *eligible_params,
+            exclude,
+            exclude,
+            *_prepared(task, targets),
+            *([] if required is None else [required]),
+            task.tenant_id,
+        ]
+        rows, _ = batch([*pending, (sql, params)])
         task.pk, eligible_count = rows[0]
         task._state.adding = False
     else:
-        execute(*step_statement)
+        batch([*pending, step_statement])
         insert(task)
         _, eligible_count = execute(
             f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment, "
@@ -478,29 +517,25 @@ def open_task(
     return eligible_count
 
 
-def insert_transitions(rows: Sequence[tuple]) -> None:
-    """(tenant_id, object_type, object_id, from, to, actor_id, comment, created_at) rows."""
-    if not rows:
-        return
-    if not is_postgres():
-        fields = ("tenant_id", "object_type", "object_id", "from_status", "to_status")
-        StateTransition.objects.bulk_create(
-            [
-                StateTransition(
-                    **dict(zip(fields, row[:5], strict=True)),
-                    actor_id=row[5],
-                    comment=row[6],
-                    created_at=row[7],
-                )
-                for row in rows
-            ]
-        )
-        return
-    columns_ = list(zip(*rows, strict=True))
-    execute(
-        f"INSERT INTO {qn(StateTransition._meta.db_table)} (tenant_id, object_type, object_id, "
-        "from_status, to_status, actor_id, comment, created_at) SELECT * FROM unnest("
-        "%s::bigint[], %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], "
-        "%s::text[], %s::timestamptz[])",
-        [list(c) for c in columns_],
+def transitions_statement(rows: Sequence[tuple]) -> Statement:
+    """INSERT of (tenant_id, object_type, object_id, from, to, actor_id, comment, created_at)
+    rows into the transition log."""
+    table = qn(StateTransition._meta.db_table)
+    names = (
+        "tenant_id, object_type, object_id, from_status, to_status, actor_id, comment, created_at"
     )
+    if is_postgres():
+        return (
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest(%s::bigint[], %s::varchar[], "
+            "%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::text[], "
+            "%s::timestamptz[])",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+    created = StateTransition._meta.get_field("created_at")
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = [
+        value if index != 7 else created.get_db_prep_save(value, connection)
+        for row in rows
+        for index, value in enumerate(row)
+    ]
+    return f"INSERT INTO {table} ({names}) VALUES {values}", params

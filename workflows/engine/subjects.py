@@ -19,6 +19,10 @@ class SubjectType:
     key: str
     # (run, actor, log) -> None; called when a run reaches a final state.
     on_run_finished: Callable[..., None] | None = None
+    # True if on_run_finished writes only through the engine (runner, store, the log): the
+    # finishing run's writes may then travel with its statements. Otherwise they are written
+    # before the hook runs, so that it may use the ORM.
+    batched: bool = False
     # (tenant_id, ids) -> {id: summary dict}; one query for many, for inbox items.
     describe: Callable[[int, Iterable[int]], dict[int, dict[str, Any]]] | None = None
 

@@ -1,4 +1,12 @@
-"""Collects the state changes of one operation and writes them in a single INSERT."""
+"""The record and the writes of one engine operation, sent to the database in few statements.
+
+`record` collects state changes for the transition log. `defer` holds a write back so that it
+travels with the operation's next statement (`execute`, or the engine functions that take
+`pending=log.absorb()`) or with `flush`, which the service calls once, last, inside its
+transaction. Deferred writes must be plain UPDATE/INSERT statements on rows that the
+statements they travel with do not touch (see `store.batch`); code that reads with the ORM
+while writes are deferred calls `sync` first.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ class TransitionLog:
         self.comment = comment
         # (object_type, object_id, from_status, to_status, comment)
         self.rows: list[tuple[str, int, str, str, str]] = []
+        self.pending: list[store.Statement] = []
 
     def record(
         self,
@@ -35,13 +44,36 @@ class TransitionLog:
             )
         )
 
+    def defer(self, *statements: store.Statement) -> None:
+        self.pending.extend(statements)
+
+    def absorb(self) -> list[store.Statement]:
+        """Hand the deferred writes to a statement that sends them first."""
+        pending, self.pending = self.pending, []
+        return pending
+
+    def execute(self, statement: store.Statement) -> tuple[list[tuple], int]:
+        """Run `statement` after the deferred writes, in one round trip."""
+        return store.batch([*self.absorb(), statement])
+
+    def sync(self) -> None:
+        """Write what is deferred now (before reading or writing through the ORM)."""
+        if self.pending:
+            store.batch(self.absorb())
+
     def flush(self) -> None:
+        """Write everything left: deferred writes and the transition log, in one statement."""
+        statements = self.absorb()
         if self.rows:
             now = timezone.now()
-            store.insert_transitions(
-                [
-                    (self.tenant_id, t, i, f, to, self.actor_id, c, now)
-                    for t, i, f, to, c in self.rows
-                ]
+            statements.append(
+                store.transitions_statement(
+                    [
+                        (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
+                        for kind, pk, old, new, comment in self.rows
+                    ]
+                )
             )
             self.rows = []
+        if statements:
+            store.batch(statements)

@@ -160,8 +160,10 @@ class HumanTask(TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "-created_at"], name="task_tenant_status_idx"),
+            # Ends with id: "a subject's oldest pending task" is then one index probe, never a
+            # walk of the primary key (which the planner picks for ORDER BY id LIMIT 1).
             models.Index(
-                fields=["tenant", "subject_type", "subject_id", "status"],
+                fields=["tenant", "subject_type", "subject_id", "status", "id"],
                 name="task_tenant_subj_idx",
             ),
         ]

@@ -31,7 +31,7 @@ def task_decide(
 ) -> HumanTask:
     """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
     with transaction.atomic():
-        task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id)
+        task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
         log = TransitionLog(tenant.pk, actor, comment)
         runner.task_decide_locked(
             task, decision=decision, comment=comment, data=data or {}, actor=actor, log=log
