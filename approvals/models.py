@@ -120,8 +120,8 @@ class TransferStatus(models.TextChoices):
 class Transfer(TenantScopedModel):
     """A finance transfer awaiting approval: creating it starts its group's chain of workflows."""
 
-    security_group = models.ForeignKey(
-        SecurityGroup, on_delete=models.PROTECT, related_name="transfers"
+    security_group = models.ForeignKey(  # indexed by transfer_tenant_group_idx
+        SecurityGroup, on_delete=models.PROTECT, related_name="transfers", db_index=False
     )
     transfer_type = models.CharField(max_length=32)
     reference = models.CharField(max_length=64)

@@ -12,11 +12,15 @@ statement (data-modifying CTEs run exactly once, all on the same snapshot). Else
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
+from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.expressions import Col
 
 from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
@@ -43,26 +47,41 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _cursor() -> Any:
-    """On PostgreSQL a server-binding cursor, so that psycopg prepares these few statements
-    that run over and over (DB_PREPARE_THRESHOLD); still Django's wrapper around it: query
-    counting, execute wrappers and error translation all apply."""
-    if not is_postgres():
-        return connection.cursor()
+def _postgres_cursor(db: Any) -> Any:
+    """A server-binding cursor, so that psycopg prepares these few statements that run over
+    and over (DB_PREPARE_THRESHOLD), in Django's wrapper: query logging and counting, execute
+    wrappers and error translation all apply. Kept per connection (psycopg cursors are
+    reusable), unless queries are being logged (the debug wrapper is chosen per cursor)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.validate_thread_sharing()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+    db.validate_thread_sharing()
+    raw = db.connection
+    if raw is None or raw.closed:
+        db.ensure_connection()
+        raw = db.connection
+    if db.queries_logged:
+        return db._prepare_cursor(ServerBindingCursor(raw))
+    kept = getattr(db, "_engine_cursor", None)
+    if kept is None or kept[0] is not raw:
+        kept = db._engine_cursor = (raw, db._prepare_cursor(ServerBindingCursor(raw)))
+    return kept[1]
 
 
 def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
     """Run one statement: (rows, rowcount)."""
-    with _cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall() if cursor.description else []
-        return rows, cursor.rowcount
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+    cursor = _postgres_cursor(db)
+    cursor.execute(sql, params)
+    result = cursor.cursor.pgresult
+    rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+    return rows, cursor.rowcount
+
+
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: the statement returned rows
 
 
 def batch(statements: Sequence[Statement]) -> tuple[list[tuple], int]:
@@ -146,8 +165,37 @@ def _update_sql(
     return f"UPDATE {table} SET {sets} WHERE tenant_id = %s AND id = %s{where}", targets
 
 
-def _prepared(obj: models.Model, targets: Sequence[models.Field]) -> list[Any]:
-    return [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in targets]
+# Values PostgreSQL takes as they are: no need for Field.get_db_prep_save (a JSON field, for
+# one, needs it; SQLite needs it for most types).
+_AS_IS = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "DateTimeField",
+    "ForeignKey",
+    "IntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "TextField",
+}
+
+
+@cache
+def _preparers(targets: tuple[models.Field, ...], vendor: str) -> tuple[Any, ...]:
+    as_is = _AS_IS if vendor == "postgresql" else set()
+    return tuple(
+        (f.attname, None if f.get_internal_type() in as_is else f.get_db_prep_save) for f in targets
+    )
+
+
+def _prepared(obj: models.Model, targets: tuple[models.Field, ...]) -> list[Any]:
+    values = []
+    for attname, prepare in _preparers(targets, connection.vendor):
+        value = getattr(obj, attname)
+        values.append(value if prepare is None else prepare(value, connection))
+    return values
 
 
 def update(
@@ -249,18 +297,21 @@ def _insert_runs_sql() -> str:
     run_fields = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
     step_fields = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
 
-    def arrays(fields: list) -> str:
-        return ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    def record(fields: list, extra: str = "") -> str:
+        return extra + ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
 
     run_columns = ", ".join(qn(f.column) for f in run_fields)
     step_columns = ", ".join(qn(f.column) for f in step_fields)
-    aliases = ", ".join(f"u.c{i}" for i in range(len(step_fields)))
+    step_values = ", ".join(f"x.{qn(f.column)}" for f in step_fields)
+    # Two JSON parameters (the runs, then the steps keyed to a run by sequence): much cheaper
+    # to send than an array per column.
     return (
         f"WITH r AS (INSERT INTO {qn(WorkflowRun._meta.db_table)} ({run_columns}) "
-        f"SELECT * FROM unnest({arrays(run_fields)}) RETURNING id, sequence), "
+        f"SELECT {run_columns} FROM jsonb_to_recordset(%s::jsonb) AS x({record(run_fields)}) "
+        "RETURNING id, sequence), "
         f"s AS (INSERT INTO {qn(StepRun._meta.db_table)} (run_id, {step_columns}) "
-        f"SELECT r.id, {aliases} FROM unnest(%s::integer[], {arrays(step_fields)}) "
-        f"AS u(seq, {aliases.replace('u.', '')}) JOIN r ON r.sequence = u.seq "
+        f"SELECT r.id, {step_values} FROM jsonb_to_recordset(%s::jsonb) "
+        f"AS x({record(step_fields, 'seq integer, ')}) JOIN r ON r.sequence = x.seq "
         "RETURNING id, run_id, position) "
         "SELECT r.id, r.sequence, s.id, s.position FROM r LEFT JOIN s ON s.run_id = r.id"
     )
@@ -276,19 +327,13 @@ def insert_runs(runs: Sequence[WorkflowRun], step_runs: Sequence[Sequence[StepRu
                 step.run = run
         StepRun.objects.bulk_create([step for steps in step_runs for step in steps])
         return
-    run_targets = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
-    step_targets = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
-    run_params = [
-        [f.get_db_prep_save(getattr(r, f.attname), connection) for r in runs] for f in run_targets
+    run_rows = [{name: getattr(run, name) for name in _RUN_FIELDS} for run in runs]
+    step_rows = [
+        {"seq": run.sequence, **{name: getattr(step, name) for name in _STEP_FIELDS}}
+        for run, steps in zip(runs, step_runs, strict=True)
+        for step in steps
     ]
-    flat = [
-        (run.sequence, step) for run, steps in zip(runs, step_runs, strict=True) for step in steps
-    ]
-    step_params = [[seq for seq, _ in flat]] + [
-        [f.get_db_prep_save(getattr(step, f.attname), connection) for _, step in flat]
-        for f in step_targets
-    ]
-    rows, _ = execute(_insert_runs_sql(), [*run_params, *step_params])
+    rows, _ = execute(_insert_runs_sql(), [_json(run_rows), _json(step_rows)])
     by_sequence = {run.sequence: run for run in runs}
     by_position = {
         (run.sequence, step.position): step
@@ -517,6 +562,30 @@ def open_task(
     return eligible_count
 
 
+_TRANSITION_KEYS = (
+    "tenant_id",
+    "object_type",
+    "object_id",
+    "from_status",
+    "to_status",
+    "actor_id",
+    "comment",
+    "created_at",
+)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def transitions_statement(rows: Sequence[tuple]) -> Statement:
     """INSERT of (tenant_id, object_type, object_id, from, to, actor_id, comment, created_at)
     rows into the transition log."""
@@ -525,11 +594,12 @@ def transitions_statement(rows: Sequence[tuple]) -> Statement:
         "tenant_id, object_type, object_id, from_status, to_status, actor_id, comment, created_at"
     )
     if is_postgres():
+        # One JSON parameter: much cheaper to send than eight arrays.
         return (
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest(%s::bigint[], %s::varchar[], "
-            "%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::text[], "
-            "%s::timestamptz[])",
-            [list(column) for column in zip(*rows, strict=True)],
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
+            "AS x(tenant_id bigint, object_type text, object_id bigint, from_status text, "
+            "to_status text, actor_id bigint, comment text, created_at timestamptz)",
+            [_json([dict(zip(_TRANSITION_KEYS, row, strict=True)) for row in rows])],
         )
     created = StateTransition._meta.get_field("created_at")
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))

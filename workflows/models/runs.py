@@ -65,7 +65,12 @@ class WorkflowRun(TenantOwnedModel):
     )
     step_count = models.PositiveIntegerField(default=0)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -79,12 +84,8 @@ class WorkflowRun(TenantOwnedModel):
                 name="run_sequence_unique_per_subject",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["tenant", "subject_type", "subject_id"], name="run_tenant_subj_idx"
-            ),
-            models.Index(fields=["tenant", "status"], name="run_tenant_status_idx"),
-        ]
+        # The unique key serves lookups by subject; no index on status, so that a run's status
+        # changes can be HOT updates (see migration 0009: fillfactor).
 
 
 class StepRun(TenantOwnedModel):
@@ -116,9 +117,6 @@ class StepRun(TenantOwnedModel):
                 fields=["tenant", "idempotency_key"], name="steprun_idempotency_key_unique"
             ),
         ]
-        indexes = [
-            models.Index(fields=["tenant", "run", "position"], name="steprun_tenant_run_idx"),
-        ]
 
 
 class HumanTask(TenantOwnedModel):
@@ -139,7 +137,12 @@ class HumanTask(TenantOwnedModel):
     eligible_count = models.PositiveIntegerField(default=0)
     allow_self_approval = models.BooleanField(default=False)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
     )
     # Form tasks (check_safety, verify_contact): the roles that may complete them, as
     # ",AGENT,SUPERVISOR," so that one LIKE finds them on any database.
@@ -149,7 +152,12 @@ class HumanTask(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
     )
 
     class Meta:
@@ -173,7 +181,10 @@ class TaskBallot(TenantOwnedModel):
     """One eligible person's say on a task. Written once: `decision` goes from null to a value."""
 
     task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="ballots")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Indexed by ballot_open_idx (tenant, user, task) for what awaits someone.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     decision = models.CharField(
         max_length=16, choices=BallotDecision.choices, null=True, blank=True
     )
@@ -205,7 +216,12 @@ class StateTransition(TenantOwnedModel):
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
     )
     comment = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
