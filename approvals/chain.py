@@ -26,17 +26,14 @@ SUBJECT = "transfer"
 
 def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
     now = timezone.now()
-    transfer = Transfer(
-        pk=run.subject_id,
-        tenant_id=run.tenant_id,
-        status=status,
-        finished_at=now,
-        updated_at=now,
-        updated_by_id=log.actor_id,
-    )
-    fields = ["status", "finished_at", "updated_at", "updated_by"]
     _, changed = log.execute(
-        store.update(transfer, fields, guard={"status": TransferStatus.PENDING})
+        store.update_row(
+            Transfer,
+            run.tenant_id,
+            run.subject_id,
+            {"status": status, "finished_at": now, "updated_at": now, "updated_by": log.actor_id},
+            guard={"status": TransferStatus.PENDING},
+        )
     )
     if changed:
         log.record(SUBJECT, run.subject_id, TransferStatus.PENDING, status)

@@ -22,30 +22,17 @@ NOT_AUDITED = {
     "workflows_statetransition",
 }
 
-# An INSERT keeps the whole new row, a DELETE the whole old row; an UPDATE keeps only the
-# columns that changed, old and new values (whole rows would make the audit trail most of the
-# write-ahead log that each commit has to flush). A no-op UPDATE leaves no event.
-ROW_FUNCTION_SQL = f"""
+FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION core_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   row_old jsonb;
   row_new jsonb;
   rec jsonb;
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    rec := to_jsonb(NEW);
-    SELECT jsonb_object_agg(n.key, o.value), jsonb_object_agg(n.key, n.value)
-      INTO row_old, row_new
-      FROM jsonb_each(rec) n JOIN jsonb_each(to_jsonb(OLD)) o ON o.key = n.key
-     WHERE n.value IS DISTINCT FROM o.value;
-    IF row_new IS NULL THEN RETURN NULL; END IF;
-  ELSIF TG_OP = 'INSERT' THEN
-    row_new := to_jsonb(NEW);
-    rec := row_new;
-  ELSE
-    row_old := to_jsonb(OLD);
-    rec := row_old;
-  END IF;
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN row_old := to_jsonb(OLD); END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN row_new := to_jsonb(NEW); END IF;
+  IF TG_OP = 'UPDATE' AND row_old = row_new THEN RETURN NULL; END IF;
+  rec := COALESCE(row_new, row_old);
   INSERT INTO {AUDIT_TABLE} (tenant_id, table_name, object_id, operation, old_data, new_data,
                              actor_id, request_id, created_at)
   VALUES ((rec->>'tenant_id')::bigint, TG_TABLE_NAME, (rec->>'id')::bigint, TG_OP, row_old,
@@ -53,11 +40,7 @@ BEGIN
           NULLIF(current_setting('app.request_id', true), ''), clock_timestamp());
   RETURN NULL;
 END $$;
-"""
 
-FUNCTION_SQL = (
-    ROW_FUNCTION_SQL
-    + f"""
 CREATE OR REPLACE FUNCTION core_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'the audit log is append-only';
@@ -67,7 +50,6 @@ DROP TRIGGER IF EXISTS audit_append_only ON {AUDIT_TABLE};
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {AUDIT_TABLE}
   FOR EACH ROW EXECUTE FUNCTION core_audit_append_only();
 """
-)
 
 
 def trigger_sql(table: str) -> list[str]:

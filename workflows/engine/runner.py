@@ -385,15 +385,7 @@ def _vote(
     else:
         outcome = None
     fields = _decided(task, outcome, actor=actor, now=now)
-    ballot = TaskBallot(
-        tenant_id=task.tenant_id,
-        task_id=task.pk,
-        user_id=actor.pk,
-        decision=decision,
-        comment=comment,
-        decided_at=now,
-    )
-    log.defer(*store.vote(task, ballot, fields))
+    log.defer(*store.vote(task, actor.pk, (decision, comment, now), fields))
     return outcome
 
 

@@ -29,22 +29,34 @@ Statement = tuple[str, Sequence[Any]]
 
 
 def qn(name: str) -> str:
-    return connection.ops.quote_name(name)
+    # PostgreSQL and SQLite quote identifiers alike; ours are model metadata, never input.
+    return name if name.startswith('"') else f'"{name}"'
+
+
+def vendor() -> str:
+    """The default database's vendor (fixed for the life of the process)."""
+    global _vendor  # noqa: PLW0603
+    if _vendor is None:
+        _vendor = connections[DEFAULT_DB_ALIAS].vendor
+    return _vendor
+
+
+_vendor: str | None = None
 
 
 def cached(build: Any) -> Any:
-    """Memoise a statement builder per database vendor (quoting and features differ)."""
+    """Memoise a statement builder (per vendor: features differ)."""
     memo = cache(lambda vendor, *args: build(*args))
 
     def wrapper(*args: Any) -> Any:
-        return memo(connection.vendor, *args)
+        return memo(vendor(), *args)
 
     wrapper.cache_clear = memo.cache_clear  # type: ignore[attr-defined]
     return wrapper
 
 
 def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+    return vendor() == "postgresql"
 
 
 def _postgres_cursor(db: Any) -> Any:
@@ -141,7 +153,7 @@ def _attnames(model: type[models.Model]) -> list[str]:
 def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
     """A model instance from a row selected with `columns(model, ...)`."""
     converted = list(values)
-    for index, (expression, found) in enumerate(_converters(model, connection.vendor)):
+    for index, (expression, found) in enumerate(_converters(model, vendor())):
         for converter in found:
             converted[index] = converter(converted[index], expression, connection)
     return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
@@ -192,9 +204,13 @@ def _preparers(targets: tuple[models.Field, ...], vendor: str) -> tuple[Any, ...
 
 def _prepared(obj: models.Model, targets: tuple[models.Field, ...]) -> list[Any]:
     values = []
-    for attname, prepare in _preparers(targets, connection.vendor):
+    db = None
+    for attname, prepare in _preparers(targets, vendor()):
         value = getattr(obj, attname)
-        values.append(value if prepare is None else prepare(value, connection))
+        if prepare is not None:
+            db = db or connections[DEFAULT_DB_ALIAS]
+            value = prepare(value, db)
+        values.append(value)
     return values
 
 
@@ -208,6 +224,32 @@ def update(
     sql, targets = _update_sql(type(obj), tuple(fields), tuple(guard))
     params = [*_prepared(obj, targets), obj.tenant_id, obj.pk, *guard.values()]  # type: ignore[attr-defined]
     return sql, params
+
+
+def as_stored(model: type[models.Model], field: str, value: Any) -> Any:
+    """A value as the database takes it (PostgreSQL takes most as they are)."""
+    if is_postgres():
+        return value
+    return model._meta.get_field(field).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+
+
+def update_row(
+    model: type[models.Model],
+    tenant_id: int,
+    pk: int,
+    values: dict[str, Any],
+    *,
+    guard: dict[str, Any] | None = None,
+) -> Statement:
+    """`update` without an instance: `values` by field name, already in database form."""
+    guard = guard or {}
+    sql, targets = _update_sql(model, tuple(values), tuple(guard))
+    if not is_postgres():
+        db = connections[DEFAULT_DB_ALIAS]
+        values = {
+            f.name: f.get_db_prep_save(v, db) for f, v in zip(targets, values.values(), strict=True)
+        }
+    return sql, [*values.values(), tenant_id, pk, *guard.values()]
 
 
 def save(obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | None = None) -> int:
@@ -406,14 +448,34 @@ def _lock_task_sql(by_id: bool) -> str:
     )
 
 
-def vote(task: HumanTask, ballot: TaskBallot, task_fields: Sequence[str]) -> list[Statement]:
+@cached
+def _vote_sql() -> str:
+    return (
+        f"UPDATE {qn(TaskBallot._meta.db_table)} SET decision = %s, comment = %s, "
+        "decided_at = %s WHERE tenant_id = %s AND task_id = %s AND user_id = %s "
+        "AND decision IS NULL"
+    )
+
+
+def vote(
+    task: HumanTask, voter_id: int, ballot: tuple[str, str, Any], task_fields: Sequence[str]
+) -> list[Statement]:
     """The statements that write `ballot` (decision, comment, decided_at) over the voter's open
     ballot and the task's `task_fields`."""
-    sql, params = update(ballot, ["decision", "comment", "decided_at"])
-    ballot_sql = sql.replace(
-        "AND id = %s", "AND task_id = %s AND user_id = %s AND decision IS NULL"
+    decision, comment, decided_at = ballot
+    decided_at = as_stored(TaskBallot, "decided_at", decided_at)
+    return [
+        (_vote_sql(), [decision, comment, decided_at, task.tenant_id, task.pk, voter_id]),
+        update(task, task_fields),
+    ]
+
+
+@cached
+def _step_at_sql() -> str:
+    return (
+        f"SELECT {columns(StepRun, 's')} FROM {qn(StepRun._meta.db_table)} s "
+        "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = %s"
     )
-    return [(ballot_sql, [*params[:-1], task.pk, ballot.user_id]), update(task, task_fields)]
 
 
 def save_and_fetch_step(
@@ -421,18 +483,31 @@ def save_and_fetch_step(
 ) -> StepRun:
     """Write `step_run` (after `pending`) and read the step run at `position` of the same run,
     in one statement."""
-    select = (
-        f"SELECT {columns(StepRun, 's')} FROM {qn(StepRun._meta.db_table)} s "
-        "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = %s"
-    )
     rows, _ = batch(
         [
             *pending,
             update(step_run, fields),
-            (select, [step_run.tenant_id, step_run.run_id, position]),
+            (_step_at_sql(), [step_run.tenant_id, step_run.run_id, position]),
         ]
     )
     return instance(StepRun, rows[0])
+
+
+@cached
+def _start_run_sql(in_chain: bool, with_first_step: bool) -> str:
+    where = "subject_type = %s AND subject_id = %s AND sequence = %s" if in_chain else "id = %s"
+    run_table, step_table = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
+    start = (
+        f"UPDATE {run_table} SET status = 'running', started_at = %s "
+        f"WHERE tenant_id = %s AND {where} AND status = 'not_started'"
+    )
+    if not with_first_step:
+        return f"{start} RETURNING {columns(WorkflowRun)}"
+    return (
+        f"WITH r AS ({start} RETURNING *) SELECT {columns(WorkflowRun, 'r')}, "
+        f"{columns(StepRun, 's')} FROM r LEFT JOIN {step_table} s "
+        "ON s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.position = 0"
+    )
 
 
 def start_run(
@@ -446,43 +521,20 @@ def start_run(
     """not_started -> running for a run (by id, or by (subject_type, subject_id, sequence) in
     a chain), with its first step run, after `pending`. None if that run is not `not_started`."""
     if run_id is not None:
-        where, params = "id = %s", [run_id]
+        params = [run_id]
     else:
         assert chain is not None
-        where, params = "subject_type = %s AND subject_id = %s AND sequence = %s", list(chain)
-    run_table, step_table = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
-    start = (
-        f"UPDATE {run_table} SET status = 'running', started_at = %s "
-        f"WHERE tenant_id = %s AND {where} AND status = 'not_started'"
-    )
-    start_params = [started_at, tenant_id, *params]
-    first = (
-        f"SELECT {columns(StepRun, 's')} FROM {step_table} s "
-        "WHERE s.tenant_id = %s AND s.run_id = %s AND s.position = 0"
-    )
-    if is_postgres():
-        rows, _ = batch(
-            [
-                *pending,
-                (
-                    f"WITH r AS ({start} RETURNING *) SELECT {columns(WorkflowRun, 'r')}, "
-                    f"{columns(StepRun, 's')} FROM r LEFT JOIN {step_table} s "
-                    "ON s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.position = 0",
-                    start_params,
-                ),
-            ]
-        )
-        if not rows:
-            return None
-        run = instance(WorkflowRun, rows[0][:_R])
-        has_step = rows[0][_R] is not None
-        step = instance(StepRun, rows[0][_R:]) if has_step else None
+        params = list(chain)
+    start_params = [as_stored(WorkflowRun, "started_at", started_at), tenant_id, *params]
+    postgres = is_postgres()
+    rows, _ = batch([*pending, (_start_run_sql(run_id is None, postgres), start_params)])
+    if not rows:
+        return None
+    run = instance(WorkflowRun, rows[0][:_R])
+    if postgres:
+        step = instance(StepRun, rows[0][_R:]) if rows[0][_R] is not None else None
     else:
-        rows, _ = batch([*pending, (f"{start} RETURNING {columns(WorkflowRun)}", start_params)])
-        if not rows:
-            return None
-        run = instance(WorkflowRun, rows[0])
-        found, _ = execute(first, [tenant_id, run.pk])
+        found, _ = execute(_step_at_sql(), [tenant_id, run.pk, 0])
         step = instance(StepRun, found[0]) if found else None
     if step is not None:
         StepRun.run.field.set_cached_value(step, run)
