@@ -25,8 +25,11 @@ SUBJECT = "transfer"
 
 
 def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
+    # Deferred, like the run's own writes. A transfer is pending while its chain runs: only a
+    # decision or a cancel ends it, and both hold the lock of its pending task (as the caller
+    # does), so the guard always holds; it stays as a second line of defence.
     now = timezone.now()
-    _, changed = log.execute(
+    log.defer(
         store.update_row(
             Transfer,
             run.tenant_id,
@@ -35,8 +38,7 @@ def _finish_transfer(run: WorkflowRun, status: str, log: TransitionLog) -> None:
             guard={"status": TransferStatus.PENDING},
         )
     )
-    if changed:
-        log.record(SUBJECT, run.subject_id, TransferStatus.PENDING, status)
+    log.record(SUBJECT, run.subject_id, TransferStatus.PENDING, status)
 
 
 def on_run_finished(*, run: WorkflowRun, actor: Any, log: TransitionLog) -> None:

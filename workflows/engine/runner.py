@@ -124,8 +124,21 @@ def run_start(
 
 
 def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> None:
-    """Start the run after `run` in its chain (same subject, next sequence) if not started yet:
-    one statement sets it running and reads its first step."""
+    """Start the run after `run` in its chain (same subject, next sequence) if not started yet.
+
+    When `run` came with its task's lock (`store.lock_task`), the next run and its first step
+    are known already: the start is a deferred write. Otherwise one statement sets it running
+    and reads its first step."""
+    if hasattr(run, "next_in_chain"):
+        if run.next_in_chain is None:
+            return
+        next_run, first_step = run.next_in_chain
+        if next_run.status != RunStatus.NOT_STARTED:
+            return
+        next_run.status, next_run.started_at = RunStatus.RUNNING, timezone.now()
+        log.defer(store.update(next_run, ["status", "started_at"]))
+        _started(next_run, actor=actor, log=log, first_step=first_step)
+        return
     started = store.start_run(
         run.tenant_id,
         timezone.now(),
@@ -205,8 +218,7 @@ def _open_task(
         task.due_at = now + timedelta(hours=int(config["due_in_hours"]))
     if step_run.action != "approval":
         task.open_to_roles = "," + ",".join(FORM_TASK_ROLES) + ","
-        store.open_task(task, step_written, None, None, pending=log.absorb())
-        log.record("task", task.pk, "", TaskStatus.PENDING)
+        _insert_task(task, step_written, None, None, log=log)
         return
     task.rule = config.get("rule", "any")
     task.allow_self_approval = bool(config.get("allow_self_approval", False))
@@ -214,12 +226,7 @@ def _open_task(
     required = {"any": 1, "all": None, "quorum": int(config.get("quorum") or 1)}[task.rule]
     # Ballots (one per eligible user, the submitter excluded unless allowed) go in with the task.
     users = eligible_sql(run.tenant_id, config.get("approvers") or {})
-    if users is None:
-        store.open_task(task, step_written, None, None, pending=log.absorb())
-        eligible = 0
-    else:
-        eligible = store.open_task(task, step_written, users, required, pending=log.absorb())
-    log.record("task", task.pk, "", TaskStatus.PENDING)
+    eligible = _insert_task(task, step_written, users, required, log=log)
     needed = eligible if required is None else required
     if eligible == 0 or needed > eligible:
         _cancel_task(task, log=log)
@@ -230,6 +237,27 @@ def _open_task(
             actor=actor,
             log=log,
         )
+
+
+def _insert_task(
+    task: HumanTask,
+    step_written: store.Statement,
+    users: store.Statement | None,
+    required: int | None,
+    *,
+    log: TransitionLog,
+) -> int:
+    """One statement: what the log holds (deferred writes, transitions), the step run, the
+    task (recorded as "" -> pending) and its ballots. The eligible count."""
+    return store.open_task(
+        task,
+        step_written,
+        users,
+        required,
+        pending=log.absorb(),
+        transitions=log.take_rows(),
+        recorded_by=log.recorded_by(),
+    )
 
 
 def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
@@ -268,9 +296,13 @@ def step_finished(
         fields.append("result")
     log.record("step_run", step_run.pk, previous, status)
     if status == StepRunStatus.COMPLETED and step_run.position + 1 < run.step_count:
-        next_step = store.save_and_fetch_step(
-            step_run, fields, step_run.position + 1, pending=log.absorb()
-        )
+        next_step = getattr(step_run, "next_step", None)  # read with the task's lock
+        if next_step is None:
+            next_step = store.save_and_fetch_step(
+                step_run, fields, step_run.position + 1, pending=log.absorb()
+            )
+        else:
+            log.defer(store.update(step_run, fields))
         activate_step(next_step, run, actor=actor, log=log)
         return
     final = {

@@ -27,6 +27,22 @@ from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBall
 
 Statement = tuple[str, Sequence[Any]]
 
+_TRANSITION_KEYS = (
+    "tenant_id",
+    "object_type",
+    "object_id",
+    "from_status",
+    "to_status",
+    "actor_id",
+    "comment",
+    "created_at",
+)
+_TRANSITION_COLUMNS = ", ".join(_TRANSITION_KEYS)
+_TRANSITION_RECORD = (
+    "tenant_id bigint, object_type text, object_id bigint, from_status text, to_status text, "
+    "actor_id bigint, comment text, created_at timestamptz"
+)
+
 
 def qn(name: str) -> str:
     # PostgreSQL and SQLite quote identifiers alike; ours are model metadata, never input.
@@ -408,7 +424,12 @@ def lock_task(
 
     By id, or the oldest task of a subject with the given action and status. Sets
     `task.voter_ballot` to the state of `voter_id`'s ballot: None (has none), "open" or
-    "decided"; ballots change only under this lock, so it holds until the transaction ends."""
+    "decided"; ballots change only under this lock, so it holds until the transaction ends.
+
+    Also reads what a decision may move on to, so that it needs no further read: the run's
+    next step run (`step_run.next_step`) and the next run of the chain with its first step
+    run (`run.next_in_chain`: None if there is none). Those rows change only when this task's
+    run finishes, which happens only under this lock."""
     if task_id is not None:
         params = [task_id]
     else:
@@ -421,6 +442,15 @@ def lock_task(
     task = instance(HumanTask, row[:_T])
     step_run = instance(StepRun, row[_T : _T + _S])
     run = instance(WorkflowRun, row[_T + _S : _T + _S + _R])
+    at = _T + _S + _R
+    step_run.next_step = instance(StepRun, row[at : at + _S]) if row[at] is not None else None
+    at += _S
+    if row[at] is None:
+        run.next_in_chain = None
+    else:
+        next_run = instance(WorkflowRun, row[at : at + _R])
+        first = row[at + _R : at + _R + _S]
+        run.next_in_chain = (next_run, instance(StepRun, first) if first[0] is not None else None)
     ballot_id, ballot_open = row[-2:]
     task.voter_ballot = None if ballot_id is None else ("open" if ballot_open else "decided")
     HumanTask.step_run.field.set_cached_value(task, step_run)
@@ -436,12 +466,20 @@ def _lock_task_sql(by_id: bool) -> str:
     else:
         where = "t.subject_type = %s AND t.subject_id = %s AND t.status = %s AND t.action = %s"
     lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
+    steps, runs = qn(StepRun._meta.db_table), qn(WorkflowRun._meta.db_table)
     return (
         f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')}, "
+        f"{columns(StepRun, 'ns')}, {columns(WorkflowRun, 'nr')}, {columns(StepRun, 'nf')}, "
         "b.id, b.decision IS NULL "
         f"FROM {qn(HumanTask._meta.db_table)} t "
-        f"JOIN {qn(StepRun._meta.db_table)} s ON s.id = t.step_run_id "
-        f"JOIN {qn(WorkflowRun._meta.db_table)} r ON r.id = t.run_id "
+        f"JOIN {steps} s ON s.id = t.step_run_id "
+        f"JOIN {runs} r ON r.id = t.run_id "
+        f"LEFT JOIN {steps} ns ON ns.tenant_id = s.tenant_id AND ns.run_id = s.run_id "
+        "AND ns.position = s.position + 1 "
+        f"LEFT JOIN {runs} nr ON nr.tenant_id = r.tenant_id AND nr.subject_type = r.subject_type "
+        "AND nr.subject_id = r.subject_id AND nr.sequence = r.sequence + 1 "
+        f"LEFT JOIN {steps} nf ON nf.tenant_id = nr.tenant_id AND nf.run_id = nr.id "
+        "AND nf.position = 0 "
         f"LEFT JOIN {qn(TaskBallot._meta.db_table)} b "
         "ON b.tenant_id = t.tenant_id AND b.task_id = t.id AND b.user_id = %s "
         f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1{lock}"
@@ -545,18 +583,40 @@ _COUNTS = ("eligible_count", "required_approvals")
 
 
 @cached
-def _open_task_sql(step_sql: str, eligible_sql: str, required_is_all: bool) -> tuple[str, tuple]:
-    targets = tuple(f for f in _fields(HumanTask) if not f.primary_key and f.name not in _COUNTS)
-    names = ", ".join(qn(f.column) for f in (*targets, *map(HumanTask._meta.get_field, _COUNTS)))
+def _open_task_sql(
+    step_sql: str, eligible_sql: str | None, required_is_all: bool
+) -> tuple[str, tuple]:
+    counted = eligible_sql is not None
+    targets = tuple(
+        f for f in _fields(HumanTask) if not f.primary_key and not (counted and f.name in _COUNTS)
+    )
+    names = ", ".join(
+        qn(f.column)
+        for f in (*targets, *(map(HumanTask._meta.get_field, _COUNTS) if counted else ()))
+    )
     holes = ", ".join(["%s"] * len(targets))
+    transitions = (
+        f"tr AS (INSERT INTO {qn(StateTransition._meta.db_table)} ({_TRANSITION_COLUMNS}) "
+        f"SELECT {_TRANSITION_COLUMNS} FROM (SELECT n, {_TRANSITION_COLUMNS} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS x(n integer, {_TRANSITION_RECORD}) "
+        "UNION ALL SELECT 2147483647, t.tenant_id, 'task', t.id, '', 'pending', "
+        "CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS TIMESTAMPTZ) FROM t) AS q ORDER BY n)"
+    )
+    if not counted:
+        sql = (
+            f"WITH step AS ({step_sql}), t AS (INSERT INTO {qn(HumanTask._meta.db_table)} "
+            f"({names}) VALUES ({holes}) RETURNING id, tenant_id), {transitions} "
+            "SELECT t.id, 0 FROM t"
+        )
+        return sql, targets
     required = "(SELECT count(*) FROM e)" if required_is_all else "%s"
     sql = (
         f"WITH step AS ({step_sql}), e AS ({_chosen(eligible_sql)}), "
         f"t AS (INSERT INTO {qn(HumanTask._meta.db_table)} ({names}) "
-        f"SELECT {holes}, (SELECT count(*) FROM e), {required} RETURNING id), "
+        f"SELECT {holes}, (SELECT count(*) FROM e), {required} RETURNING id, tenant_id), "
         f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
-        " data) SELECT %s, t.id, e.uid, '', '{}' FROM t CROSS JOIN e) "
-        "SELECT t.id, (SELECT count(*) FROM e) FROM t"
+        " data) SELECT t.tenant_id, t.id, e.uid, '', '{}' FROM t CROSS JOIN e), "
+        f"{transitions} SELECT t.id, (SELECT count(*) FROM e) FROM t"
     )
     return sql, targets
 
@@ -571,30 +631,39 @@ def open_task(
     step_statement: Statement,
     eligible: Statement | None,
     required: int | None,
+    *,
     pending: Sequence[Statement] = (),
+    transitions: Sequence[tuple] = (),
+    recorded_by: tuple[int | None, str, Any] = (None, "", None),
 ) -> int:
     """After `pending`, write the step run (`step_statement`), insert `task` and, for
     approvals, a ballot per eligible user (`eligible` selects their ids as `uid`) with the
-    task's counts: one statement on PostgreSQL. Sets task.pk and, for approvals, the counts;
-    returns the eligible count.
+    task's counts, and the transition log: `transitions` (rows as `transitions_statement`
+    takes them), then the task's own "" -> pending, recorded by (actor_id, comment, when).
+    One statement on PostgreSQL. Sets task.pk and, for approvals, the counts; returns the
+    eligible count (0 for a task without ballots).
 
     `required` None means "all of the eligible"."""
-    if eligible is None:
-        rows, _ = batch([*pending, step_statement, insert_statement(task)])
-        task.pk, task._state.adding = rows[0][0], False
-        return 0
-    eligible_sql, eligible_params = eligible
+    actor_id, comment, when = recorded_by
     exclude = None if task.allow_self_approval else task.submitted_by_id
+    eligible_sql, eligible_params = eligible if eligible is not None else (None, ())
     if is_postgres():
         sql, targets = _open_task_sql(step_statement[0], eligible_sql, required is None)
+        log_rows = _json(
+            [
+                {"n": n, **dict(zip(_TRANSITION_KEYS, row, strict=True))}
+                for n, row in enumerate(transitions)
+            ]
+        )
         params = [
             *step_statement[1],
-            *eligible_params,
-            exclude,
-            exclude,
+            *([*eligible_params, exclude, exclude] if eligible is not None else []),
             *_prepared(task, targets),
-            *([] if required is None else [required]),
-            task.tenant_id,
+            *([] if required is None or eligible is None else [required]),
+            log_rows,
+            actor_id,
+            comment,
+            when,
         ]
         rows, _ = batch([*pending, (sql, params)])
         task.pk, eligible_count = rows[0]
@@ -602,28 +671,23 @@ def open_task(
     else:
         batch([*pending, step_statement])
         insert(task)
-        _, eligible_count = execute(
-            f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment, "
-            f"data) SELECT %s, %s, uid, '', '{{}}' FROM ({_chosen(eligible_sql)}) AS e",
-            [task.tenant_id, task.pk, *eligible_params, exclude, exclude],
-        )
+        eligible_count = 0
+        if eligible is not None:
+            _, eligible_count = execute(
+                f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, "
+                f"comment, data) SELECT %s, %s, uid, '', '{{}}' FROM ({_chosen(eligible_sql)}) "
+                "AS e",
+                [task.tenant_id, task.pk, *eligible_params, exclude, exclude],
+            )
+        own = (task.tenant_id, "task", task.pk, "", "pending", actor_id, comment, when)
+        execute(*transitions_statement([*transitions, own]))
+    if eligible is None:
+        return 0
     task.eligible_count = eligible_count
     task.required_approvals = eligible_count if required is None else required
     if not is_postgres():
         save(task, _COUNTS)
     return eligible_count
-
-
-_TRANSITION_KEYS = (
-    "tenant_id",
-    "object_type",
-    "object_id",
-    "from_status",
-    "to_status",
-    "actor_id",
-    "comment",
-    "created_at",
-)
 
 
 def _json(value: Any) -> str:
@@ -642,15 +706,12 @@ def transitions_statement(rows: Sequence[tuple]) -> Statement:
     """INSERT of (tenant_id, object_type, object_id, from, to, actor_id, comment, created_at)
     rows into the transition log."""
     table = qn(StateTransition._meta.db_table)
-    names = (
-        "tenant_id, object_type, object_id, from_status, to_status, actor_id, comment, created_at"
-    )
+    names = _TRANSITION_COLUMNS
     if is_postgres():
         # One JSON parameter: much cheaper to send than eight arrays.
         return (
             f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
-            "AS x(tenant_id bigint, object_type text, object_id bigint, from_status text, "
-            "to_status text, actor_id bigint, comment text, created_at timestamptz)",
+            f"AS x({_TRANSITION_RECORD})",
             [_json([dict(zip(_TRANSITION_KEYS, row, strict=True)) for row in rows])],
         )
     created = StateTransition._meta.get_field("created_at")

@@ -61,19 +61,25 @@ class TransitionLog:
         if self.pending:
             store.batch(self.absorb())
 
+    def take_rows(self) -> list[tuple]:
+        """Hand the recorded transitions, as `store.transitions_statement` rows, to a
+        statement that writes them."""
+        now = timezone.now()
+        rows = [
+            (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
+            for kind, pk, old, new, comment in self.rows
+        ]
+        self.rows = []
+        return rows
+
+    def recorded_by(self) -> tuple[int | None, str, Any]:
+        """(actor_id, comment, now) for a transition that a statement records itself."""
+        return self.actor_id, self.comment, timezone.now()
+
     def flush(self) -> None:
         """Write everything left: deferred writes and the transition log, in one statement."""
         statements = self.absorb()
         if self.rows:
-            now = timezone.now()
-            statements.append(
-                store.transitions_statement(
-                    [
-                        (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
-                        for kind, pk, old, new, comment in self.rows
-                    ]
-                )
-            )
-            self.rows = []
+            statements.append(store.transitions_statement(self.take_rows()))
         if statements:
             store.batch(statements)
