@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from approvals.models import (
@@ -18,6 +19,7 @@ from core.errors import NotFound
 from tenants.models import Tenant
 from workflows.engine import store
 from workflows.models import (
+    Step,
     StepRun,
     StepRunStatus,
     TaskBallot,
@@ -173,6 +175,7 @@ class ChainPlan(NamedTuple):
     group_is_active: bool
     actor_is_member: bool
     workflows: list[Workflow]  # the chain: matching active assignments in execution order
+    steps: dict[int, list[tuple]]  # by workflow id, as workflows.engine.store.steps_of
 
 
 def transfer_chain_plan(
@@ -186,12 +189,19 @@ def transfer_chain_plan(
     if not rows:
         return None
     name, is_active, is_member = rows[0][:3]
-    workflows = [
-        Workflow(pk=pk, tenant_id=tenant_id, name=wf_name, code=code)
-        for *_, pk, wf_name, code in rows
-        if pk is not None
-    ]
-    return ChainPlan(name, bool(is_active), bool(is_member), workflows)
+    workflows: list[Workflow] = []
+    steps: dict[int, list[tuple]] = {}
+    config = Step._meta.get_field("config")
+    for *_, pk, wf_name, code, order, step_name, action, step_config in rows:
+        if pk is None:
+            continue
+        if pk not in steps:
+            workflows.append(Workflow(pk=pk, tenant_id=tenant_id, name=wf_name, code=code))
+            steps[pk] = []
+        if order is not None:
+            parsed = config.from_db_value(step_config, None, connection)
+            steps[pk].append((pk, order, step_name, action, parsed))
+    return ChainPlan(name, bool(is_active), bool(is_member), workflows, steps)
 
 
 @store.cached
@@ -199,13 +209,15 @@ def _chain_plan_sql() -> str:
     qn = store.qn
     group, member = qn(SecurityGroup._meta.db_table), qn(SecurityGroupMember._meta.db_table)
     assignment, workflow = qn(WorkflowAssignment._meta.db_table), qn(Workflow._meta.db_table)
+    step = qn(Step._meta.db_table)
     return (
         "SELECT g.name, g.is_active, EXISTS (SELECT 1 FROM "  # noqa: S608
         f"{member} m WHERE m.tenant_id = g.tenant_id AND m.security_group_id = g.id "
-        "AND m.user_id = %s), w.id, w.name, w.code "
+        'AND m.user_id = %s), w.id, w.name, w.code, s."order", s.name, s.action, s.config '
         f"FROM {group} g LEFT JOIN ({assignment} a JOIN {workflow} w "
         "ON w.tenant_id = a.tenant_id AND w.id = a.workflow_template_id AND w.is_active "
-        "AND w.transfer_type = %s) "
+        f"AND w.transfer_type = %s LEFT JOIN {step} s "
+        "ON s.tenant_id = w.tenant_id AND s.workflow_id = w.id) "
         "ON a.tenant_id = g.tenant_id AND a.security_group_id = g.id AND a.is_active "
-        "WHERE g.tenant_id = %s AND g.id = %s ORDER BY a.execution_order"
+        'WHERE g.tenant_id = %s AND g.id = %s ORDER BY a.execution_order, s."order", s.id'
     )

@@ -143,16 +143,16 @@ def _create_and_start(
         created_by=actor,
         updated_by=actor,
     )
-    store.insert(transfer)
     log = TransitionLog(tenant.pk, actor)
-    log.record(SUBJECT, transfer.pk, "", TransferStatus.PENDING)
     runner.runs_create(
         tenant_id=tenant.pk,
         subject_type=SUBJECT,
-        subject_id=transfer.pk,
+        subject_id=None,
         workflows=plan.workflows,
         submitted_by=actor,
         start=(actor, log),
+        steps=plan.steps,
+        new_subject=transfer,  # inserted with its runs, in one statement
     )
     log.flush()
     return transfer

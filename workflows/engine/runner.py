@@ -49,21 +49,29 @@ def runs_create(
     *,
     tenant_id: int,
     subject_type: str,
-    subject_id: int,
+    subject_id: int | None,
     workflows: Sequence[Workflow],
     submitted_by: Any | None,
     first_sequence: int = 1,
     start: tuple[Any | None, TransitionLog] | None = None,
+    steps: dict[int, list[tuple]] | None = None,
+    new_subject: Any | None = None,
 ) -> list[WorkflowRun]:
     """Runs for `workflows` in order (sequence 1..n), each with a snapshot of its steps.
 
-    Two statements however many workflows and steps: read the steps, insert everything.
+    Two statements however many workflows and steps: read the steps (none if the caller
+    read them: `steps`, as `store.steps_of` gives them, by workflow id), insert everything.
+    `new_subject`: an unsaved subject (subject_id None), inserted by the same statement (and,
+    with `start`, recorded as created in its status).
     With `start=(actor, log)` the first run is created running and its first step opens.
     """
     now = timezone.now()
     steps_by_workflow: dict[int, list[tuple]] = {w.pk: [] for w in workflows}
-    for step in store.steps_of(tenant_id, list(steps_by_workflow)):
-        steps_by_workflow[step[0]].append(step)
+    if steps is not None:
+        steps_by_workflow.update(steps)
+    else:
+        for step in store.steps_of(tenant_id, list(steps_by_workflow)):
+            steps_by_workflow[step[0]].append(step)
     runs = [
         WorkflowRun(
             tenant_id=tenant_id,
@@ -101,11 +109,13 @@ def runs_create(
         ]
         for run in runs
     ]
-    store.insert_runs(runs, step_runs)
+    store.insert_runs(runs, step_runs, new_subject=new_subject)
     for run, steps in zip(runs, step_runs, strict=True):
         run._prefetched_step_runs = steps  # type: ignore[attr-defined]
     if start is not None:
         actor, log = start
+        if new_subject is not None:  # its creation comes first in the log
+            log.record(subject_type, new_subject.pk, "", getattr(new_subject, "status", ""))
         _started(runs[0], actor=actor, log=log)
     return runs
 

@@ -351,7 +351,7 @@ _STEP_FIELDS = (
 
 
 @cached
-def _insert_runs_sql() -> str:
+def _insert_runs_sql(subject: type[models.Model] | None) -> tuple[str, tuple]:
     run_fields = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
     step_fields = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
 
@@ -359,26 +359,45 @@ def _insert_runs_sql() -> str:
         return extra + ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
 
     run_columns = ", ".join(qn(f.column) for f in run_fields)
+    run_values = ", ".join(
+        "(SELECT id FROM subj)" if subject and f.name == "subject_id" else qn(f.column)
+        for f in run_fields
+    )
     step_columns = ", ".join(qn(f.column) for f in step_fields)
     step_values = ", ".join(f"x.{qn(f.column)}" for f in step_fields)
+    head, subject_id, targets = "", "NULL", ()
+    if subject is not None:
+        insert_sql, targets = _insert_sql(subject)
+        head, subject_id = f"subj AS ({insert_sql}), ", "(SELECT id FROM subj)"
     # Two JSON parameters (the runs, then the steps keyed to a run by sequence): much cheaper
     # to send than an array per column.
-    return (
-        f"WITH r AS (INSERT INTO {qn(WorkflowRun._meta.db_table)} ({run_columns}) "
-        f"SELECT {run_columns} FROM jsonb_to_recordset(%s::jsonb) AS x({record(run_fields)}) "
+    sql = (
+        f"WITH {head}r AS (INSERT INTO {qn(WorkflowRun._meta.db_table)} ({run_columns}) "
+        f"SELECT {run_values} FROM jsonb_to_recordset(%s::jsonb) AS x({record(run_fields)}) "
         "RETURNING id, sequence), "
         f"s AS (INSERT INTO {qn(StepRun._meta.db_table)} (run_id, {step_columns}) "
         f"SELECT r.id, {step_values} FROM jsonb_to_recordset(%s::jsonb) "
         f"AS x({record(step_fields, 'seq integer, ')}) JOIN r ON r.sequence = x.seq "
         "RETURNING id, run_id, position) "
-        "SELECT r.id, r.sequence, s.id, s.position FROM r LEFT JOIN s ON s.run_id = r.id"
+        f"SELECT r.id, r.sequence, s.id, s.position, {subject_id} "
+        "FROM r LEFT JOIN s ON s.run_id = r.id"
     )
+    return sql, targets
 
 
-def insert_runs(runs: Sequence[WorkflowRun], step_runs: Sequence[Sequence[StepRun]]) -> None:
+def insert_runs(
+    runs: Sequence[WorkflowRun],
+    step_runs: Sequence[Sequence[StepRun]],
+    new_subject: models.Model | None = None,
+) -> None:
     """Insert runs (distinct sequences) and their step runs (`step_runs[i]` belong to
-    `runs[i]`); sets every pk. One statement on PostgreSQL."""
+    `runs[i]`), after `new_subject`, a new row whose id becomes the runs' subject_id; sets
+    every pk. One statement on PostgreSQL."""
     if not is_postgres():
+        if new_subject is not None:
+            insert(new_subject)
+            for run in runs:
+                run.subject_id = new_subject.pk
         WorkflowRun.objects.bulk_create(runs)
         for run, steps in zip(runs, step_runs, strict=True):
             for step in steps:
@@ -391,14 +410,22 @@ def insert_runs(runs: Sequence[WorkflowRun], step_runs: Sequence[Sequence[StepRu
         for run, steps in zip(runs, step_runs, strict=True)
         for step in steps
     ]
-    rows, _ = execute(_insert_runs_sql(), [_json(run_rows), _json(step_rows)])
+    params: list[Any] = []
+    if new_subject is not None:
+        params = insert_statement(new_subject)[1]
+    sql, _ = _insert_runs_sql(type(new_subject) if new_subject is not None else None)
+    rows, _ = execute(sql, [*params, _json(run_rows), _json(step_rows)])
+    if new_subject is not None:
+        new_subject.pk, new_subject._state.adding = rows[0][4], False
+        for run in runs:
+            run.subject_id = new_subject.pk
     by_sequence = {run.sequence: run for run in runs}
     by_position = {
         (run.sequence, step.position): step
         for run, steps in zip(runs, step_runs, strict=True)
         for step in steps
     }
-    for run_id, sequence, step_id, position in rows:
+    for run_id, sequence, step_id, position, _ in rows:
         run = by_sequence[sequence]
         run.pk = run_id
         run._state.adding = False
