@@ -11,29 +11,29 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 
+def user_reference(*, db_constraint: bool = True) -> models.ForeignKey:
+    """An optional reference to who did something (created, submitted, decided, ...).
+
+    No index of its own: users are deactivated, never deleted, so nothing looks rows up by
+    it alone, and every index is paid for on each write."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=db_constraint,
+    )
+
+
 class BaseModel(models.Model):
     """Audit fields, set by services from the actor, never from the request body."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # No index of their own: users are deactivated, never deleted, so nothing looks rows up
-    # by these alone, and every index is paid for on each write.
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = user_reference()
+    updated_by = user_reference()
 
     class Meta:
         abstract = True

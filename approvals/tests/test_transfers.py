@@ -378,3 +378,45 @@ def test_amount_is_stored_exactly(chain):
     transfer_id = chain.create(amount="1234567890123456.78").json()["transfer"]["id"]
     assert Transfer.objects.get(pk=transfer_id).amount == Decimal("1234567890123456.78")
     assert WorkflowRun.objects.filter(subject_id=transfer_id, status=RunStatus.RUNNING).count() == 1
+
+
+@pytest.mark.parametrize("workflows", [1, 3])
+def test_engine_statement_budget_per_transfer(tenant, make_user, client_for, workflows):
+    """The hot path, through the service layer (what `make bench` measures): creating a
+    transfer takes 3 statements (the plan; transfer with runs and step runs; the first task
+    with its ballots and the transition log), each decision 2 (the lock, which also reads what
+    comes next; everything it changes), however long the chain."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from approvals.services.transfers import transfer_create, transfer_decide
+
+    chain = Chain(tenant, make_user, client_for, workflows=workflows)
+    with CaptureQueriesContext(connection) as create:
+        transfer = transfer_create(
+            tenant=tenant,
+            transfer_type="FAR",
+            reference="BUDGET-1",
+            amount=Decimal("10.00"),
+            currency="EUR",
+            security_group_id=chain.group.pk,
+            actor=chain.submitter,
+        )
+    # (In a test the service's transaction is a savepoint: SAVEPOINT and RELEASE besides.)
+    assert len(_work(create)) == 3, [q["sql"][:80] for q in create.captured_queries]
+    for step in range(workflows):
+        with CaptureQueriesContext(connection) as decide:
+            transfer_decide(
+                tenant=tenant, transfer_id=transfer.pk, decision="approve", actor=chain.approvers[0]
+            )
+        assert len(_work(decide)) == 2, (step, [q["sql"][:80] for q in decide.captured_queries])
+    transfer.refresh_from_db()
+    assert transfer.status == "approved"
+    assert (
+        list(WorkflowRun.objects.filter(subject_id=transfer.pk).values_list("status", flat=True))
+        == [RunStatus.COMPLETED] * workflows
+    )
+
+
+def _work(captured):
+    return [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from core.models import TenantOwnedModel
+from core.models import TenantOwnedModel, user_reference
 
 
 class RunStatus(models.TextChoices):
@@ -64,14 +64,7 @@ class WorkflowRun(TenantOwnedModel):
         max_length=16, choices=RunStatus.choices, default=RunStatus.NOT_STARTED
     )
     step_count = models.PositiveIntegerField(default=0)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
-    )
+    submitted_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -136,14 +129,7 @@ class HumanTask(TenantOwnedModel):
     rejections_count = models.PositiveIntegerField(default=0)
     eligible_count = models.PositiveIntegerField(default=0)
     allow_self_approval = models.BooleanField(default=False)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
-    )
+    submitted_by = user_reference()
     # Form tasks (check_safety, verify_contact): the roles that may complete them, as
     # ",AGENT,SUPERVISOR," so that one LIKE finds them on any database.
     open_to_roles = models.CharField(max_length=100, blank=True, default="")
@@ -151,14 +137,7 @@ class HumanTask(TenantOwnedModel):
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
-    )
+    decided_by = user_reference()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -209,20 +188,24 @@ class TaskBallot(TenantOwnedModel):
 
 
 class StateTransition(TenantOwnedModel):
-    """Append-only: who moved what from which state to which, when, and why."""
+    """Append-only: who moved what from which state to which, when, and why.
+
+    Like the audit trail, a history without foreign-key constraints: each would be checked
+    (and the referenced row locked) for every row, ~20 rows per transfer."""
+
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     object_type = models.CharField(max_length=32)
     object_id = models.BigIntegerField()
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,  # users are deactivated, never deleted: see core.models.BaseModel
-    )
+    actor = user_reference(db_constraint=False)
     comment = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
