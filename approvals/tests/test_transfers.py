@@ -420,3 +420,21 @@ def test_engine_statement_budget_per_transfer(tenant, make_user, client_for, wor
 
 def _work(captured):
     return [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_a_workflow_without_steps_completes_at_once_and_the_chain_moves_on(chain):
+    """The chain advances without a task lock too (here on creation): the next run is found
+    and started by its own statement."""
+    Step.objects.filter(workflow=chain.templates[0]).delete()
+    Step.objects.filter(workflow=chain.templates[1]).delete()
+    response = chain.create("EMPTY-1")
+    assert response.status_code == 201, response.json()
+    transfer_id = response.json()["transfer"]["id"]
+    statuses = list(
+        WorkflowRun.objects.filter(subject_id=transfer_id)
+        .order_by("sequence")
+        .values_list("status", flat=True)
+    )
+    assert statuses == [RunStatus.COMPLETED, RunStatus.COMPLETED, RunStatus.RUNNING]
+    assert chain.approve(transfer_id).status_code == 200
+    assert Transfer.objects.get(pk=transfer_id).status == "approved"

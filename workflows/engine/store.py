@@ -1,13 +1,17 @@
 """The engine's reads and writes on its hot path, as few hand-written statements as possible.
 
-A decision used to cost a dozen ORM round trips, each paying for query compilation and
-`Model.save()`; the statements themselves cost a fraction of that. The runner keeps working
-with model instances (callers render them), and this module writes exactly the columns the
-runner changed, scoped by tenant_id like every query.
+Through the ORM a decision cost a dozen round trips, each paying for query compilation and
+`Model.save()` far more than for the statement itself. Here a decision is two statements:
+`lock_task` (the task, its step run and run, the voter's ballot, and what comes next), then
+everything the decision changes in one (see `TransitionLog.defer` and `open_task`); creating
+a transfer is three. The runner keeps working with model instances (callers render them);
+this module writes exactly the columns the runner changed, scoped by tenant_id like every
+query. Statements are built once per process and, on PostgreSQL, prepared by the server
+(server-side binding; DB_PREPARE_THRESHOLD).
 
 On PostgreSQL, statements that do not read each other's results travel together as one
-statement (data-modifying CTEs run exactly once, all on the same snapshot). Elsewhere
-(SQLite, the embedded default) the same statements run one after another.
+statement (data-modifying CTEs run exactly once, all on the same snapshot; see `batch`).
+Elsewhere (SQLite, the embedded default) the same statements run one after another.
 """
 
 from __future__ import annotations
@@ -559,8 +563,8 @@ def save_and_fetch_step(
 
 
 @cached
-def _start_run_sql(in_chain: bool, with_first_step: bool) -> str:
-    where = "subject_type = %s AND subject_id = %s AND sequence = %s" if in_chain else "id = %s"
+def _start_run_sql(with_first_step: bool) -> str:
+    where = "subject_type = %s AND subject_id = %s AND sequence = %s"
     run_table, step_table = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
     start = (
         f"UPDATE {run_table} SET status = 'running', started_at = %s "
@@ -576,23 +580,13 @@ def _start_run_sql(in_chain: bool, with_first_step: bool) -> str:
 
 
 def start_run(
-    tenant_id: int,
-    started_at: Any,
-    *,
-    run_id: int | None = None,
-    chain: tuple | None = None,
-    pending: Sequence[Statement] = (),
+    tenant_id: int, started_at: Any, *, chain: tuple, pending: Sequence[Statement] = ()
 ) -> tuple[WorkflowRun, StepRun | None] | None:
-    """not_started -> running for a run (by id, or by (subject_type, subject_id, sequence) in
-    a chain), with its first step run, after `pending`. None if that run is not `not_started`."""
-    if run_id is not None:
-        params = [run_id]
-    else:
-        assert chain is not None
-        params = list(chain)
-    start_params = [as_stored(WorkflowRun, "started_at", started_at), tenant_id, *params]
+    """not_started -> running for the run at (subject_type, subject_id, sequence) `chain`,
+    with its first step run, after `pending`. None if that run is not `not_started`."""
+    start_params = [as_stored(WorkflowRun, "started_at", started_at), tenant_id, *chain]
     postgres = is_postgres()
-    rows, _ = batch([*pending, (_start_run_sql(run_id is None, postgres), start_params)])
+    rows, _ = batch([*pending, (_start_run_sql(postgres), start_params)])
     if not rows:
         return None
     run = instance(WorkflowRun, rows[0][:_R])
