@@ -9,6 +9,7 @@ from django.db import transaction
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows.engine import runner
+from workflows.engine.registry import registry
 from workflows.engine.transitions import TransitionLog
 from workflows.models import (
     HumanTask,
@@ -106,6 +107,14 @@ def run_retry(*, tenant: Tenant, run_id: int, actor: Any) -> WorkflowRun:
         )
         if step_run is None:
             raise Conflict("This run has no failed step to retry.")
+        spec = registry.get(step_run.action)
+        if spec is not None and spec.is_human:
+            # Its task stays, cancelled, as the record of why it failed (one task per step run).
+            raise Conflict(
+                f"Step '{step_run.name}' is a human step and cannot be retried "
+                f"({step_run.last_error or 'it failed'}); start a new run.",
+                "not_retryable",
+            )
         log = TransitionLog(tenant.pk, actor, "retry")
         log.record("run", run.pk, RunStatus.FAILED, RunStatus.RUNNING)
         run.status, run.finished_at = RunStatus.RUNNING, None

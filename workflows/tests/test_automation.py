@@ -190,3 +190,24 @@ def test_mixed_workflow_waits_for_the_human_then_runs_the_automated_step(
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert len(server.requests) == 1
+
+
+def test_retry_of_a_failed_human_step_is_a_clear_409(tenant, admin_client):
+    """A human step fails when it opens with too few eligible approvers; its task stays (as
+    cancelled), so a retry cannot open another: a 409 that says what to do, never a 500."""
+    workflow = WorkflowFactory(tenant=tenant, name="Needs a supervisor")
+    StepFactory(
+        workflow=workflow,
+        order=0,
+        action="approval",
+        name="Approve",
+        config={"approvers": {"role": "SUPERVISOR"}},
+    )
+    run = start(tenant, workflow)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    response = admin_client.post(f"/api/runs/{run.pk}/retry/")
+    assert response.status_code == 409, response.json()
+    assert "start a new run" in str(response.json())
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
