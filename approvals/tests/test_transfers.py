@@ -438,3 +438,22 @@ def test_a_workflow_without_steps_completes_at_once_and_the_chain_moves_on(chain
     assert statuses == [RunStatus.COMPLETED, RunStatus.COMPLETED, RunStatus.RUNNING]
     assert chain.approve(transfer_id).status_code == 200
     assert Transfer.objects.get(pk=transfer_id).status == "approved"
+
+
+def test_a_workflow_without_steps_mid_chain_completes_when_reached(chain):
+    """Reached by a decision (the next run read with the task's lock): it starts and completes
+    in that decision, and the chain moves on to the run after it."""
+    Step.objects.filter(workflow=chain.templates[1]).delete()
+    transfer_id = chain.create("EMPTY-2").json()["transfer"]["id"]
+    assert chain.approve(transfer_id).status_code == 200
+    statuses = list(
+        WorkflowRun.objects.filter(subject_id=transfer_id)
+        .order_by("sequence")
+        .values_list("status", flat=True)
+    )
+    assert statuses == [RunStatus.COMPLETED, RunStatus.COMPLETED, RunStatus.RUNNING]
+    run = WorkflowRun.objects.get(subject_id=transfer_id, sequence=2)
+    assert run.started_at is not None
+    assert run.finished_at is not None
+    assert chain.approve(transfer_id).status_code == 200
+    assert Transfer.objects.get(pk=transfer_id).status == "approved"

@@ -146,7 +146,7 @@ def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -
         if next_run.status != RunStatus.NOT_STARTED:
             return
         next_run.status, next_run.started_at = RunStatus.RUNNING, timezone.now()
-        log.defer(store.update(next_run, ["status", "started_at"]))
+        log.write(next_run, ["status", "started_at"])
         _started(next_run, actor=actor, log=log, first_step=first_step)
         return
     started = store.start_run(
@@ -192,6 +192,7 @@ def activate_step(
         step_run.attempts += 1
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
         # The step run is written by the same statement that opens its task.
+        log.claim(step_run)
         written = store.update(step_run, ["status", "started_at", "attempts"])
         _open_task(step_run, run, log=log, actor=actor, step_written=written, now=now)
     else:
@@ -284,8 +285,8 @@ def fail_step(
     step_run.finished_at = timezone.now()
     log.record("step_run", step_run.pk, previous, StepRunStatus.FAILED, comment=error)
     logger.warning("run %s step %s failed: %s", run.pk, step_run.pk, error)
-    written = store.update(step_run, ["status", "last_error", "finished_at"])
-    _finish_run(run, RunStatus.FAILED, actor=actor, log=log, with_statement=written)
+    log.write(step_run, ["status", "last_error", "finished_at"])
+    _finish_run(run, RunStatus.FAILED, actor=actor, log=log)
 
 
 def step_finished(
@@ -312,15 +313,15 @@ def step_finished(
                 step_run, fields, step_run.position + 1, pending=log.absorb()
             )
         else:
-            log.defer(store.update(step_run, fields))
+            log.write(step_run, fields)
         activate_step(next_step, run, actor=actor, log=log)
         return
     final = {
         StepRunStatus.COMPLETED: RunStatus.COMPLETED,
         StepRunStatus.REJECTED: RunStatus.REJECTED,
     }.get(status, RunStatus.FAILED)
-    written = store.update(step_run, fields)
-    _finish_run(run, final, actor=actor, log=log, with_statement=written)
+    log.write(step_run, fields)
+    _finish_run(run, final, actor=actor, log=log)
 
 
 def _finish_run(
@@ -329,15 +330,12 @@ def _finish_run(
     *,
     actor: Any,
     log: TransitionLog,
-    with_statement: store.Statement | None = None,
 ) -> None:
-    """The run reaches a final status (written, with `with_statement`, by the operation's next
-    statement) and its subject hears of it."""
+    """The run reaches a final status (written by the operation's next statement) and its
+    subject hears of it."""
     previous = run.status
     run.status, run.finished_at = status, timezone.now()
-    if with_statement:
-        log.defer(with_statement)
-    log.defer(store.update(run, ["status", "finished_at"]))
+    log.write(run, ["status", "finished_at"])
     log.record("run", run.pk, previous, status)
     subject = get_subject(run.subject_type)
     if subject and subject.on_run_finished:
@@ -427,7 +425,8 @@ def _vote(
     else:
         outcome = None
     fields = _decided(task, outcome, actor=actor, now=now)
-    log.defer(*store.vote(task, actor.pk, (decision, comment, now), fields))
+    log.defer(store.vote(task, actor.pk, (decision, comment, now)))
+    log.write(task, fields)
     return outcome
 
 
@@ -469,9 +468,7 @@ def _complete_form(
         decided_at=now,
     )
     task.result = data
-    log.defer(
-        store.update(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
-    )
+    log.write(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
     return TaskStatus.COMPLETED
 
 

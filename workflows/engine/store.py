@@ -526,17 +526,12 @@ def _vote_sql() -> str:
     )
 
 
-def vote(
-    task: HumanTask, voter_id: int, ballot: tuple[str, str, Any], task_fields: Sequence[str]
-) -> list[Statement]:
-    """The statements that write `ballot` (decision, comment, decided_at) over the voter's open
-    ballot and the task's `task_fields`."""
+def vote(task: HumanTask, voter_id: int, ballot: tuple[str, str, Any]) -> Statement:
+    """The statement that writes `ballot` (decision, comment, decided_at) over the voter's open
+    ballot on `task`."""
     decision, comment, decided_at = ballot
     decided_at = as_stored(TaskBallot, "decided_at", decided_at)
-    return [
-        (_vote_sql(), [decision, comment, decided_at, task.tenant_id, task.pk, voter_id]),
-        update(task, task_fields),
-    ]
+    return _vote_sql(), [decision, comment, decided_at, task.tenant_id, task.pk, voter_id]
 
 
 @cached

@@ -1,11 +1,12 @@
 """The record and the writes of one engine operation, sent to the database in few statements.
 
-`record` collects state changes for the transition log. `defer` holds a write back so that it
-travels with the operation's next statement (`execute`, or the engine functions that take
-`pending=log.absorb()`) or with `flush`, which the service calls once, last, inside its
-transaction. Deferred writes must be plain UPDATE/INSERT statements on rows that the
-statements they travel with do not touch (see `store.batch`); code that reads with the ORM
-while writes are deferred calls `sync` first.
+`record` collects state changes for the transition log. `write` (and `defer`, for a statement
+built elsewhere) holds a write back so that it travels with the operation's next statement
+(`execute`, or the engine functions that take `pending=log.absorb()`) or with `flush`, which
+the service calls once, last, inside its transaction. Statements that travel together run on
+one snapshot, so one of them must not write a row another writes (see `store.batch`): `write`
+sends what is held first when its row is already held, and so does `claim` for a row that the
+next statement writes itself. Code that reads with the ORM while writes are held calls `sync`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class TransitionLog:
         # (object_type, object_id, from_status, to_status, comment)
         self.rows: list[tuple[str, int, str, str, str]] = []
         self.pending: list[store.Statement] = []
+        self._rows: set[tuple[str, Any]] = set()  # (table, pk) written by `pending`
 
     def record(
         self,
@@ -45,11 +47,24 @@ class TransitionLog:
         )
 
     def defer(self, *statements: store.Statement) -> None:
+        """Hold statements that write rows nothing else in this operation writes."""
         self.pending.extend(statements)
+
+    def write(self, obj: Any, fields: list[str]) -> None:
+        """Hold an UPDATE of `fields` of `obj`'s row (see `store.update`)."""
+        self.claim(obj)
+        self._rows.add((obj._meta.db_table, obj.pk))
+        self.pending.append(store.update(obj, fields))
+
+    def claim(self, obj: Any) -> None:
+        """The next write of `obj`'s row must not travel with a held write of it: send those."""
+        if (obj._meta.db_table, obj.pk) in self._rows:
+            self.sync()
 
     def absorb(self) -> list[store.Statement]:
         """Hand the deferred writes to a statement that sends them first."""
         pending, self.pending = self.pending, []
+        self._rows.clear()
         return pending
 
     def execute(self, statement: store.Statement) -> tuple[list[tuple], int]:
