@@ -222,16 +222,16 @@ def _preparers(targets: tuple[models.Field, ...], vendor: str) -> tuple[Any, ...
     )
 
 
+def _as_stored(targets: tuple[models.Field, ...], values: Sequence[Any]) -> list[Any]:
+    """Values for `targets` as the database takes them."""
+    out = []
+    for (_, prepare), value in zip(_preparers(targets, vendor()), values, strict=True):
+        out.append(value if prepare is None else prepare(value, connections[DEFAULT_DB_ALIAS]))
+    return out
+
+
 def _prepared(obj: models.Model, targets: tuple[models.Field, ...]) -> list[Any]:
-    values = []
-    db = None
-    for attname, prepare in _preparers(targets, vendor()):
-        value = getattr(obj, attname)
-        if prepare is not None:
-            db = db or connections[DEFAULT_DB_ALIAS]
-            value = prepare(value, db)
-        values.append(value)
-    return values
+    return _as_stored(targets, [getattr(obj, f.attname) for f in targets])
 
 
 def update(
@@ -248,9 +248,7 @@ def update(
 
 def as_stored(model: type[models.Model], field: str, value: Any) -> Any:
     """A value as the database takes it (PostgreSQL takes most as they are)."""
-    if is_postgres():
-        return value
-    return model._meta.get_field(field).get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+    return _as_stored((model._meta.get_field(field),), [value])[0]
 
 
 def update_row(
@@ -261,15 +259,10 @@ def update_row(
     *,
     guard: dict[str, Any] | None = None,
 ) -> Statement:
-    """`update` without an instance: `values` by field name, already in database form."""
+    """`update` without an instance: `values` by field name."""
     guard = guard or {}
     sql, targets = _update_sql(model, tuple(values), tuple(guard))
-    if not is_postgres():
-        db = connections[DEFAULT_DB_ALIAS]
-        values = {
-            f.name: f.get_db_prep_save(v, db) for f, v in zip(targets, values.values(), strict=True)
-        }
-    return sql, [*values.values(), tenant_id, pk, *guard.values()]
+    return sql, [*_as_stored(targets, list(values.values())), tenant_id, pk, *guard.values()]
 
 
 def save(obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | None = None) -> int:
