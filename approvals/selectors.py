@@ -131,7 +131,14 @@ def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, l
     decisions: dict[int, list[dict]] = {}
     for ballot in (
         TaskBallot.objects.for_tenant(tenant)
-        .filter(task__run__in=[r.pk for r in runs], decision__isnull=False)
+        # The tasks by their subject (task_tenant_subj_idx), then the runs asked for.
+        .filter(
+            task__tenant_id=tenant.pk,
+            task__subject_type="transfer",
+            task__subject_id__in=ids,
+            task__run__in=[r.pk for r in runs],
+            decision__isnull=False,
+        )
         .values("task__run_id", "task__step_run_id", "decision", "user_id", "decided_at", "comment")
         .order_by("decided_at", "id")
     ):

@@ -103,7 +103,11 @@ def runs_for_subject(
 
 
 def _open_ballot(user: Any) -> Exists:
-    return Exists(TaskBallot.objects.filter(task=OuterRef("pk"), user=user, decision__isnull=True))
+    return Exists(
+        TaskBallot.objects.filter(
+            tenant_id=OuterRef("tenant_id"), task=OuterRef("pk"), user=user, decision__isnull=True
+        )
+    )
 
 
 def task_inbox(*, tenant: Tenant, user: Any) -> QuerySet[HumanTask]:

@@ -172,7 +172,11 @@ def _started(
         prefetched = getattr(run, "_prefetched_step_runs", None)
         if not prefetched:
             log.sync()
-        first_step = prefetched[0] if prefetched else StepRun.objects.get(run=run, position=0)
+        first_step = (
+            prefetched[0]
+            if prefetched
+            else StepRun.objects.get(tenant_id=run.tenant_id, run=run, position=0)
+        )
     activate_step(first_step, run, actor=actor, log=log)
 
 
@@ -483,12 +487,20 @@ def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) 
             continue
         for task in (
             HumanTask.objects.select_for_update()
-            .filter(run=run, status=TaskStatus.PENDING)
+            .filter(
+                tenant_id=run.tenant_id,
+                subject_type=run.subject_type,
+                subject_id=run.subject_id,
+                status=TaskStatus.PENDING,
+                run=run,
+            )
             .order_by("pk")
         ):
             _cancel_task(task, log=log)
         for step_run in StepRun.objects.filter(
-            run=run, status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING]
+            tenant_id=run.tenant_id,
+            run=run,
+            status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING],
         ):
             log.record("step_run", step_run.pk, step_run.status, StepRunStatus.CANCELLED)
             step_run.status, step_run.finished_at = StepRunStatus.CANCELLED, timezone.now()

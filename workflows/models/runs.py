@@ -84,7 +84,11 @@ class WorkflowRun(TenantOwnedModel):
 class StepRun(TenantOwnedModel):
     """A step of a run, snapshotted at run creation: later edits to the Step change nothing here."""
 
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="step_runs")
+    # Indexed by steprun_position_unique_per_run (tenant, run, position); runs are never
+    # deleted but with their tenant, so no index of the run id alone.
+    run = models.ForeignKey(
+        WorkflowRun, on_delete=models.CASCADE, related_name="step_runs", db_index=False
+    )
     position = models.PositiveIntegerField()  # 0-based, contiguous: next step is position + 1
     order = models.PositiveIntegerField()
     name = models.CharField(max_length=200)
@@ -115,8 +119,14 @@ class StepRun(TenantOwnedModel):
 class HumanTask(TenantOwnedModel):
     """The open question of a human step. Locked for every decision; one per step run."""
 
-    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="tasks")
-    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
+    # Indexed by task_unique_per_step_run (tenant, step_run); a run's tasks are found by its
+    # subject (task_tenant_subj_idx). Fewer indexes: a decision rewrites every one of them.
+    step_run = models.ForeignKey(
+        StepRun, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
+    run = models.ForeignKey(
+        WorkflowRun, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
     subject_type = models.CharField(max_length=32)
     subject_id = models.BigIntegerField()
     name = models.CharField(max_length=200)
@@ -159,7 +169,10 @@ class HumanTask(TenantOwnedModel):
 class TaskBallot(TenantOwnedModel):
     """One eligible person's say on a task. Written once: `decision` goes from null to a value."""
 
-    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="ballots")
+    # Indexed by ballot_unique_per_user (tenant, task, user).
+    task = models.ForeignKey(
+        HumanTask, on_delete=models.CASCADE, related_name="ballots", db_index=False
+    )
     # Indexed by ballot_open_idx (tenant, user, task) for what awaits someone.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
