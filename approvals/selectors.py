@@ -203,7 +203,9 @@ def transfer_chain_plan(
         if pk is None:
             continue
         if pk not in steps:
-            workflows.append(Workflow(pk=pk, tenant_id=tenant_id, name=wf_name, code=code))
+            workflows.append(
+                store.new(Workflow, pk=pk, tenant_id=tenant_id, name=wf_name, code=code)
+            )
             steps[pk] = []
         if order is not None:
             parsed = config.from_db_value(step_config, None, connection)

@@ -131,7 +131,8 @@ def _create_and_start(
     group_id, plan = _plan(
         tenant=tenant, security_group_id=security_group_id, transfer_type=transfer_type, actor=actor
     )
-    transfer = Transfer(
+    transfer = store.new(
+        Transfer,
         tenant=tenant,
         security_group_id=group_id,
         transfer_type=transfer_type,

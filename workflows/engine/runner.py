@@ -73,7 +73,8 @@ def runs_create(
         for step in store.steps_of(tenant_id, list(steps_by_workflow)):
             steps_by_workflow[step[0]].append(step)
     runs = [
-        WorkflowRun(
+        store.new(
+            WorkflowRun,
             tenant_id=tenant_id,
             workflow_id=workflow.pk,
             workflow_name=workflow.name,
@@ -95,7 +96,8 @@ def runs_create(
     ]
     step_runs = [
         [
-            StepRun(
+            store.new(
+                StepRun,
                 tenant_id=tenant_id,
                 position=position,
                 order=order,
@@ -218,7 +220,8 @@ def _open_task(
     now: Any,
 ) -> None:
     config = step_run.config or {}
-    task = HumanTask(
+    task = store.new(
+        HumanTask,
         tenant_id=run.tenant_id,
         step_run=step_run,
         run=run,

@@ -189,6 +189,45 @@ def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
     return obj
 
 
+@cache
+def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, models.Field], ...]:
+    # (name, attname, the related field's attname for a foreign key else None, field)
+    return tuple(
+        (f.name, f.attname, f.target_field.attname if f.many_to_one else None, f)
+        for f in _fields(model)
+    )
+
+
+def new(model: type[models.Model], **values: Any) -> Any:
+    """`model(**values)` for a new row, without `Model.__init__`'s generic work when no init
+    signal listens: fields take `values` (a foreign key by name as an instance, or by attname
+    as an id) or their defaults. Several new rows per transfer go through here."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return model(**values)
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    data = obj.__dict__
+    for name, attname, target, field in _init_fields(model):
+        if name in values:
+            value = values.pop(name)
+            if target is None:
+                data[attname] = value
+            elif value is None:
+                data[attname] = None
+            else:  # a related instance: its id on the row, itself in the cache
+                data[attname] = getattr(value, target)
+                field.set_cached_value(obj, value)
+        elif attname in values:
+            data[attname] = values.pop(attname)
+        else:
+            data[attname] = field.get_default()
+    for name, value in values.items():  # `pk` and other properties, as Model.__init__ allows
+        if not isinstance(getattr(model, name, None), property):
+            raise TypeError(f"{model.__name__}() got an unexpected keyword argument '{name}'")
+        setattr(obj, name, value)
+    return obj
+
+
 def width(model: type[models.Model]) -> int:
     return len(_fields(model))
 
@@ -199,12 +238,13 @@ def width(model: type[models.Model]) -> int:
 @cached
 def _update_sql(
     model: type[models.Model], fields: tuple[str, ...], guards: tuple[str, ...]
-) -> tuple[str, tuple]:
+) -> tuple[str, Preparers]:
     targets = tuple(model._meta.get_field(name) for name in fields)
     sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
     where = "".join(f" AND {qn(model._meta.get_field(g).column)} = %s" for g in guards)
     table = qn(model._meta.db_table)
-    return f"UPDATE {table} SET {sets} WHERE tenant_id = %s AND id = %s{where}", targets
+    sql = f"UPDATE {table} SET {sets} WHERE tenant_id = %s AND id = %s{where}"
+    return sql, _preparers(targets)
 
 
 # Values PostgreSQL takes as they are: no need for Field.get_db_prep_save (a JSON field, for
@@ -224,25 +264,29 @@ _AS_IS = {
 }
 
 
-@cache
-def _preparers(targets: tuple[models.Field, ...], vendor: str) -> tuple[Any, ...]:
-    as_is = _AS_IS if vendor == "postgresql" else set()
+Preparers = tuple[tuple[str, Any], ...]
+
+
+def _preparers(targets: Sequence[models.Field]) -> Preparers:
+    """(attname, how to put a value into database form, or None: as it is) per field. Built
+    with the statements that use them, which are cached per vendor."""
+    as_is = _AS_IS if vendor() == "postgresql" else set()
     return tuple(
         (f.attname, None if f.get_internal_type() in as_is else f.get_db_prep_save) for f in targets
     )
 
 
-def _as_stored(targets: tuple[models.Field, ...], values: Sequence[Any]) -> list[Any]:
-    """Values for `targets` as the database takes them."""
+def _as_stored(preparers: Preparers, values: Sequence[Any]) -> list[Any]:
+    """Values as the database takes them."""
     db = connections[DEFAULT_DB_ALIAS]
     return [
         value if prepare is None else prepare(value, db)
-        for (_, prepare), value in zip(_preparers(targets, db.vendor), values, strict=True)
+        for (_, prepare), value in zip(preparers, values, strict=True)
     ]
 
 
-def _prepared(obj: models.Model, targets: tuple[models.Field, ...]) -> list[Any]:
-    return _as_stored(targets, [getattr(obj, f.attname) for f in targets])
+def _prepared(obj: models.Model, preparers: Preparers) -> list[Any]:
+    return _as_stored(preparers, [getattr(obj, attname) for attname, _ in preparers])
 
 
 def update(
@@ -252,14 +296,19 @@ def update(
     writes, without its overhead (no signals; auto_now fields are the caller's business).
     `guard`: the row must still have these values (e.g. a status), else nothing changes."""
     guard = guard or {}
-    sql, targets = _update_sql(type(obj), tuple(fields), tuple(guard))
-    params = [*_prepared(obj, targets), obj.tenant_id, obj.pk, *guard.values()]  # type: ignore[attr-defined]
+    sql, preparers = _update_sql(type(obj), tuple(fields), tuple(guard))
+    params = [*_prepared(obj, preparers), obj.tenant_id, obj.pk, *guard.values()]  # type: ignore[attr-defined]
     return sql, params
 
 
 def as_stored(model: type[models.Model], field: str, value: Any) -> Any:
     """A value as the database takes it (PostgreSQL takes most as they are)."""
-    return _as_stored((model._meta.get_field(field),), [value])[0]
+    return _as_stored(_field_preparers(model, field), [value])[0]
+
+
+@cached
+def _field_preparers(model: type[models.Model], field: str) -> Preparers:
+    return _preparers([model._meta.get_field(field)])
 
 
 def update_row(
@@ -272,8 +321,8 @@ def update_row(
 ) -> Statement:
     """`update` without an instance: `values` by field name."""
     guard = guard or {}
-    sql, targets = _update_sql(model, tuple(values), tuple(guard))
-    return sql, [*_as_stored(targets, list(values.values())), tenant_id, pk, *guard.values()]
+    sql, preparers = _update_sql(model, tuple(values), tuple(guard))
+    return sql, [*_as_stored(preparers, list(values.values())), tenant_id, pk, *guard.values()]
 
 
 def save(obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | None = None) -> int:
@@ -282,13 +331,13 @@ def save(obj: models.Model, fields: Sequence[str], *, guard: dict[str, Any] | No
 
 
 @cached
-def _insert_sql(model: type[models.Model]) -> tuple[str, tuple]:
+def _insert_sql(model: type[models.Model]) -> tuple[str, Preparers]:
     targets = tuple(f for f in _fields(model) if not f.primary_key)
     names = ", ".join(qn(f.column) for f in targets)
     holes = ", ".join(["%s"] * len(targets))
     return (
         f"INSERT INTO {qn(model._meta.db_table)} ({names}) VALUES ({holes}) RETURNING id",
-        targets,
+        _preparers(targets),
     )
 
 
@@ -297,8 +346,8 @@ def insert_statement(obj: models.Model) -> Statement:
     for field in _fields(type(obj)):
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             field.pre_save(obj, add=True)
-    sql, targets = _insert_sql(type(obj))
-    return sql, _prepared(obj, targets)
+    sql, preparers = _insert_sql(type(obj))
+    return sql, _prepared(obj, preparers)
 
 
 def insert(obj: models.Model) -> None:
@@ -359,7 +408,7 @@ _STEP_FIELDS = (
 
 
 @cached
-def _insert_runs_sql(subject: type[models.Model] | None) -> tuple[str, tuple]:
+def _insert_runs_sql(subject: type[models.Model] | None) -> str:
     run_fields = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
     step_fields = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
 
@@ -373,9 +422,9 @@ def _insert_runs_sql(subject: type[models.Model] | None) -> tuple[str, tuple]:
     )
     step_columns = ", ".join(qn(f.column) for f in step_fields)
     step_values = ", ".join(f"x.{qn(f.column)}" for f in step_fields)
-    head, subject_id, targets = "", "NULL", ()
+    head, subject_id = "", "NULL"
     if subject is not None:
-        insert_sql, targets = _insert_sql(subject)
+        insert_sql, _ = _insert_sql(subject)
         head, subject_id = f"subj AS ({insert_sql}), ", "(SELECT id FROM subj)"
     # Two JSON parameters (the runs, then the steps keyed to a run by sequence): much cheaper
     # to send than an array per column.
@@ -390,7 +439,7 @@ def _insert_runs_sql(subject: type[models.Model] | None) -> tuple[str, tuple]:
         f"SELECT r.id, r.sequence, s.id, s.position, {subject_id} "
         "FROM r LEFT JOIN s ON s.run_id = r.id"
     )
-    return sql, targets
+    return sql
 
 
 def insert_runs(
@@ -421,7 +470,7 @@ def insert_runs(
     params: list[Any] = []
     if new_subject is not None:
         params = insert_statement(new_subject)[1]
-    sql, _ = _insert_runs_sql(type(new_subject) if new_subject is not None else None)
+    sql = _insert_runs_sql(type(new_subject) if new_subject is not None else None)
     rows, _ = execute(sql, [*params, _json(run_rows), _json(step_rows)])
     if new_subject is not None:
         new_subject.pk, new_subject._state.adding = rows[0][4], False
