@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -79,11 +79,18 @@ def is_postgres() -> bool:
     return vendor() == "postgresql"
 
 
-def _postgres_cursor(db: Any) -> Any:
+_KEPT_CURSORS = 64  # distinct hot statements are a few dozen; more is a leak, start over
+
+
+def _postgres_cursor(db: Any, sql: str) -> Any:
     """A server-binding cursor, so that psycopg prepares these few statements that run over
     and over (DB_PREPARE_THRESHOLD), in Django's wrapper: query logging and counting, execute
-    wrappers and error translation all apply. Kept per connection (psycopg cursors are
-    reusable), unless queries are being logged (the debug wrapper is chosen per cursor)."""
+    wrappers and error translation all apply.
+
+    One per statement, kept per connection: psycopg keeps a cursor's adapters (how to dump
+    each parameter, load each column) while it runs the same query again, and builds them
+    anew for a different one. Not kept while queries are logged (the debug wrapper is chosen
+    per cursor)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     db.validate_thread_sharing()
@@ -93,10 +100,13 @@ def _postgres_cursor(db: Any) -> Any:
         raw = db.connection
     if db.queries_logged:
         return db._prepare_cursor(ServerBindingCursor(raw))
-    kept = getattr(db, "_engine_cursor", None)
-    if kept is None or kept[0] is not raw:
-        kept = db._engine_cursor = (raw, db._prepare_cursor(ServerBindingCursor(raw)))
-    return kept[1]
+    kept = getattr(db, "_engine_cursors", None)
+    if kept is None or kept[0] is not raw or len(kept[1]) >= _KEPT_CURSORS:
+        kept = db._engine_cursors = (raw, {})
+    cursor = kept[1].get(sql)
+    if cursor is None:
+        cursor = kept[1][sql] = db._prepare_cursor(ServerBindingCursor(raw))
+    return cursor
 
 
 def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
@@ -106,7 +116,7 @@ def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             return (cursor.fetchall() if cursor.description else []), cursor.rowcount
-    cursor = _postgres_cursor(db)
+    cursor = _postgres_cursor(db, sql)
     cursor.execute(sql, params)
     result = cursor.cursor.pgresult
     rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
@@ -129,12 +139,19 @@ def batch(statements: Sequence[Statement]) -> tuple[list[tuple], int]:
         for sql, params in pieces:
             execute(sql, params)
         return execute(last_sql, last_params)
-    head = ", ".join(f"p{i} AS ({sql})" for i, (sql, _) in enumerate(pieces))
-    if last_sql.startswith("WITH "):
-        sql = f"WITH {head}, {last_sql[5:]}"
-    else:
-        sql = f"WITH {head} {last_sql}"
+    sql = _batched_sql(tuple(sql for sql, _ in statements))
     return execute(sql, [p for _, params in statements for p in params])
+
+
+@lru_cache(maxsize=256)
+def _batched_sql(sqls: tuple[str, ...]) -> str:
+    # The same text object each time for the same statements: psycopg then keeps the cursor's
+    # adapters (see _postgres_cursor) and finds the prepared statement without rehashing.
+    *pieces, last_sql = sqls
+    head = ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(pieces))
+    if last_sql.startswith("WITH "):
+        return f"WITH {head}, {last_sql[5:]}"
+    return f"WITH {head} {last_sql}"
 
 
 # --- reading rows into instances -------------------------------------------------------------
@@ -170,17 +187,33 @@ def _attnames(model: type[models.Model]) -> list[str]:
     return [f.attname for f in _fields(model)]
 
 
-def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
+def _plain_init(model: type[models.Model]) -> bool:
+    """No pre_init/post_init receiver for `model`: its instances may be built without
+    `Model.__init__`. Asked of the signals again whenever their receivers change."""
+    key = (model, len(signals.pre_init.receivers), len(signals.post_init.receivers))
+    plain = _plain.get(key)
+    if plain is None:
+        plain = _plain[key] = not (
+            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+        )
+    return plain
+
+
+_plain: dict[tuple, bool] = {}
+
+
+def instance(model: type[models.Model], values: Sequence[Any], db: Any = None) -> Any:
     """A model instance from a row selected with `columns(model, ...)`: what `Model.from_db`
     builds, without `Model.__init__`'s work per field when no init signal listens (several
     instances per decision; the values go straight into the instance's __dict__, as the
-    field descriptors would put them into a new instance)."""
-    db = connections[DEFAULT_DB_ALIAS]
+    field descriptors would put them into a new instance). `db`: the default connection, if
+    the caller has it."""
+    db = db or connections[DEFAULT_DB_ALIAS]
     converted = list(values)
     for index, (expression, found) in enumerate(_converters(model, db.vendor)):
         for converter in found:
             converted[index] = converter(converted[index], expression, db)
-    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+    if not _plain_init(model):
         return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
     obj = model.__new__(model)
     obj.__dict__.update(zip(_attnames(model), converted, strict=True))
@@ -190,10 +223,17 @@ def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
 
 
 @cache
-def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, models.Field], ...]:
-    # (name, attname, the related field's attname for a foreign key else None, field)
+def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, models.Field, Any], ...]:
+    # (name, attname, the related field's attname for a foreign key else None, field, what
+    # gives its default: Field.get_default without its frame, but for a foreign key's)
     return tuple(
-        (f.name, f.attname, f.target_field.attname if f.many_to_one else None, f)
+        (
+            f.name,
+            f.attname,
+            f.target_field.attname if f.many_to_one else None,
+            f,
+            f.get_default if f.many_to_one else f._get_default,
+        )
         for f in _fields(model)
     )
 
@@ -202,12 +242,12 @@ def new(model: type[models.Model], **values: Any) -> Any:
     """`model(**values)` for a new row, without `Model.__init__`'s generic work when no init
     signal listens: fields take `values` (a foreign key by name as an instance, or by attname
     as an id) or their defaults. Several new rows per transfer go through here."""
-    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+    if not _plain_init(model):
         return model(**values)
     obj = model.__new__(model)
     obj._state = ModelState()
     data = obj.__dict__
-    for name, attname, target, field in _init_fields(model):
+    for name, attname, target, field, default in _init_fields(model):
         if name in values:
             value = values.pop(name)
             if target is None:
@@ -220,7 +260,7 @@ def new(model: type[models.Model], **values: Any) -> Any:
         elif attname in values:
             data[attname] = values.pop(attname)
         else:
-            data[attname] = field.get_default()
+            data[attname] = default()
     for name, value in values.items():  # `pk` and other properties, as Model.__init__ allows
         if not isinstance(getattr(model, name, None), property):
             raise TypeError(f"{model.__name__}() got an unexpected keyword argument '{name}'")
@@ -278,11 +318,11 @@ def _preparers(targets: Sequence[models.Field]) -> Preparers:
 
 def _as_stored(preparers: Preparers, values: Sequence[Any]) -> list[Any]:
     """Values as the database takes them."""
-    db = connections[DEFAULT_DB_ALIAS]
-    return [
-        value if prepare is None else prepare(value, db)
-        for (_, prepare), value in zip(preparers, values, strict=True)
-    ]
+    out = list(values)
+    for index, (_, prepare) in enumerate(preparers):
+        if prepare is not None:
+            out[index] = prepare(out[index], connections[DEFAULT_DB_ALIAS])
+    return out
 
 
 def _prepared(obj: models.Model, preparers: Preparers) -> list[Any]:
@@ -522,19 +562,22 @@ def lock_task(
     rows, _ = execute(_lock_task_sql(task_id is not None), [voter_id, tenant_id, *params])
     if not rows:
         return None
-    row = rows[0]
-    task = instance(HumanTask, row[:_T])
-    step_run = instance(StepRun, row[_T : _T + _S])
-    run = instance(WorkflowRun, row[_T + _S : _T + _S + _R])
+    row, db = rows[0], connections[DEFAULT_DB_ALIAS]
+    task = instance(HumanTask, row[:_T], db)
+    step_run = instance(StepRun, row[_T : _T + _S], db)
+    run = instance(WorkflowRun, row[_T + _S : _T + _S + _R], db)
     at = _T + _S + _R
-    step_run.next_step = instance(StepRun, row[at : at + _S]) if row[at] is not None else None
+    step_run.next_step = instance(StepRun, row[at : at + _S], db) if row[at] is not None else None
     at += _S
     if row[at] is None:
         run.next_in_chain = None
     else:
-        next_run = instance(WorkflowRun, row[at : at + _R])
+        next_run = instance(WorkflowRun, row[at : at + _R], db)
         first = row[at + _R : at + _R + _S]
-        run.next_in_chain = (next_run, instance(StepRun, first) if first[0] is not None else None)
+        run.next_in_chain = (
+            next_run,
+            instance(StepRun, first, db) if first[0] is not None else None,
+        )
     ballot_id, ballot_open = row[-2:]
     task.voter_ballot = None if ballot_id is None else ("open" if ballot_open else "decided")
     HumanTask.step_run.field.set_cached_value(task, step_run)
