@@ -111,6 +111,13 @@ def runs_create(
         ]
         for run in runs
     ]
+    # A human first step of the run that starts now is inserted waiting: no second write of
+    # the row in the same transaction (each write is an audit row).
+    first = step_runs[0][0] if start is not None and step_runs[0] else None
+    spec = registry.get(first.action) if first is not None else None
+    opened = spec is not None and spec.is_human
+    if opened:
+        _waiting(first, now)
     store.insert_runs(runs, step_runs, new_subject=new_subject)
     for run, steps in zip(runs, step_runs, strict=True):
         run._prefetched_step_runs = steps  # type: ignore[attr-defined]
@@ -118,7 +125,7 @@ def runs_create(
         actor, log = start
         if new_subject is not None:  # its creation comes first in the log
             log.record(subject_type, new_subject.pk, "", getattr(new_subject, "status", ""))
-        _started(runs[0], actor=actor, log=log)
+        _started(runs[0], actor=actor, log=log, opened=opened)
     return runs
 
 
@@ -163,9 +170,15 @@ def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -
 
 
 def _started(
-    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
+    run: WorkflowRun,
+    *,
+    actor: Any | None,
+    log: TransitionLog,
+    first_step: StepRun | None = None,
+    opened: bool = False,
 ) -> None:
-    """A run has just become running: record it and open its first step."""
+    """A run has just become running: record it and open its first step (`opened`: a human
+    step inserted waiting already)."""
     log.record("run", run.pk, RunStatus.NOT_STARTED, RunStatus.RUNNING)
     if run.step_count == 0:
         _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
@@ -179,27 +192,40 @@ def _started(
             if prefetched
             else StepRun.objects.get(tenant_id=run.tenant_id, run=run, position=0)
         )
-    activate_step(first_step, run, actor=actor, log=log)
+    activate_step(first_step, run, actor=actor, log=log, opened=opened)
 
 
 # --- steps ---------------------------------------------------------------------------------
 
 
+def _waiting(step_run: StepRun, now: Any) -> None:
+    step_run.status, step_run.started_at = StepRunStatus.WAITING, now
+    step_run.attempts += 1
+
+
 def activate_step(
-    step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: TransitionLog
+    step_run: StepRun,
+    run: WorkflowRun,
+    *,
+    actor: Any | None,
+    log: TransitionLog,
+    opened: bool = False,
 ) -> None:
+    """A step's turn has come: a human step waits for its task, an automated one is sent to a
+    worker. `opened`: the human step run was written waiting already."""
     spec = registry.get(step_run.action)
     now = timezone.now()
     if spec is None:
         fail_step(step_run, run, f"Unknown action '{step_run.action}'.", actor=actor, log=log)
         return
     if spec.is_human:
-        step_run.status, step_run.started_at = StepRunStatus.WAITING, now
-        step_run.attempts += 1
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
-        # The step run is written by the same statement that opens its task.
-        log.claim(step_run)
-        written = store.update(step_run, ["status", "started_at", "attempts"])
+        written = None
+        if not opened:
+            _waiting(step_run, now)
+            # The step run is written by the same statement that opens its task.
+            log.claim(step_run)
+            written = store.update(step_run, ["status", "started_at", "attempts"])
         _open_task(step_run, run, log=log, actor=actor, step_written=written, now=now)
     else:
         from workflows.engine import automation
@@ -216,7 +242,7 @@ def _open_task(
     *,
     log: TransitionLog,
     actor: Any,
-    step_written: store.Statement,
+    step_written: store.Statement | None,
     now: Any,
 ) -> None:
     config = step_run.config or {}
@@ -259,7 +285,7 @@ def _open_task(
 
 def _insert_task(
     task: HumanTask,
-    step_written: store.Statement,
+    step_written: store.Statement | None,
     users: store.Statement | None,
     required: int | None,
     *,

@@ -26,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import Col
+from psycopg.types.json import Jsonb
 
 from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
 
@@ -310,10 +311,21 @@ Preparers = tuple[tuple[str, Any], ...]
 def _preparers(targets: Sequence[models.Field]) -> Preparers:
     """(attname, how to put a value into database form, or None: as it is) per field. Built
     with the statements that use them, which are cached per vendor."""
-    as_is = _AS_IS if vendor() == "postgresql" else set()
-    return tuple(
-        (f.attname, None if f.get_internal_type() in as_is else f.get_db_prep_save) for f in targets
-    )
+    postgres = vendor() == "postgresql"
+    as_is = _AS_IS if postgres else set()
+
+    def preparer(field: models.Field) -> Any:
+        if field.get_internal_type() in as_is:
+            return None
+        if postgres and isinstance(field, models.JSONField) and field.encoder is None:
+            return _jsonb  # what get_db_prep_save gives, encoded by orjson
+        return field.get_db_prep_save
+
+    return tuple((f.attname, preparer(f)) for f in targets)
+
+
+def _jsonb(value: Any, db: Any) -> Jsonb:
+    return Jsonb(value, dumps=_json)
 
 
 def _as_stored(preparers: Preparers, values: Sequence[Any]) -> list[Any]:
@@ -444,6 +456,7 @@ _STEP_FIELDS = (
     "result",
     "last_error",
     "idempotency_key",
+    "started_at",
 )
 
 
@@ -696,7 +709,7 @@ _COUNTS = ("eligible_count", "required_approvals")
 
 @cached
 def _open_task_sql(
-    step_sql: str, eligible_sql: str | None, required_is_all: bool
+    step_sql: str | None, eligible_sql: str | None, required_is_all: bool
 ) -> tuple[str, tuple]:
     counted = eligible_sql is not None
     targets = tuple(
@@ -710,6 +723,7 @@ def _open_task_sql(
     # the conversion of statements with at most 50).
     table = qn(HumanTask._meta.db_table)
     row = ", ".join(f"p.{qn(f.column)}" for f in targets)
+    step = f"step AS ({step_sql}), " if step_sql else ""  # the step run's write, if any
     source = f"FROM jsonb_populate_record(NULL::{table}, %s::jsonb) AS p"
     transitions = (
         f"tr AS (INSERT INTO {qn(StateTransition._meta.db_table)} ({_TRANSITION_COLUMNS}) "
@@ -720,14 +734,14 @@ def _open_task_sql(
     )
     if not counted:
         sql = (
-            f"WITH step AS ({step_sql}), t AS (INSERT INTO {table} ({names}) SELECT {row} "
+            f"WITH {step}t AS (INSERT INTO {table} ({names}) SELECT {row} "
             f"{source} RETURNING id, tenant_id), {transitions} "
             "SELECT t.id, 0 FROM t"
         )
         return sql, targets
     required = "(SELECT count(*) FROM e)" if required_is_all else "%s"
     sql = (
-        f"WITH step AS ({step_sql}), e AS ({_chosen(eligible_sql)}), "
+        f"WITH {step}e AS ({_chosen(eligible_sql)}), "
         f"t AS (INSERT INTO {table} ({names}) "
         f"SELECT {row}, (SELECT count(*) FROM e), {required} {source} RETURNING id, tenant_id), "
         f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
@@ -744,7 +758,7 @@ def _chosen(eligible_sql: str) -> str:
 
 def open_task(
     task: HumanTask,
-    step_statement: Statement,
+    step_statement: Statement | None,
     eligible: Statement | None,
     required: int | None,
     *,
@@ -752,7 +766,8 @@ def open_task(
     transitions: Sequence[tuple] = (),
     recorded_by: tuple[int | None, str, Any] = (None, "", None),
 ) -> int:
-    """After `pending`, write the step run (`step_statement`), insert `task` and, for
+    """After `pending`, write the step run (`step_statement`, None if it was inserted already
+    as it is), insert `task` and, for
     approvals, a ballot per eligible user (`eligible` selects their ids as `uid`) with the
     task's counts, and the transition log: `transitions` (rows as `transitions_statement`
     takes them), then the task's own "" -> pending, recorded by (actor_id, comment, when).
@@ -764,7 +779,9 @@ def open_task(
     exclude = None if task.allow_self_approval else task.submitted_by_id
     eligible_sql, eligible_params = eligible if eligible is not None else (None, ())
     if is_postgres():
-        sql, targets = _open_task_sql(step_statement[0], eligible_sql, required is None)
+        sql, targets = _open_task_sql(
+            step_statement and step_statement[0], eligible_sql, required is None
+        )
         log_rows = _json(
             [
                 {"n": n, **dict(zip(_TRANSITION_KEYS, row, strict=True))}
@@ -772,7 +789,7 @@ def open_task(
             ]
         )
         params = [
-            *step_statement[1],
+            *(step_statement[1] if step_statement else ()),
             *([*eligible_params, exclude, exclude] if eligible is not None else []),
             *([] if required is None or eligible is None else [required]),
             _json({f.column: getattr(task, f.attname) for f in targets}),
@@ -785,7 +802,8 @@ def open_task(
         task.pk, eligible_count = rows[0]
         task._state.adding = False
     else:
-        batch([*pending, step_statement])
+        if pending or step_statement:
+            batch([*pending, *([step_statement] if step_statement else [])])
         insert(task)
         eligible_count = 0
         if eligible is not None:
