@@ -190,17 +190,8 @@ def _attnames(model: type[models.Model]) -> list[str]:
 
 def _plain_init(model: type[models.Model]) -> bool:
     """No pre_init/post_init receiver for `model`: its instances may be built without
-    `Model.__init__`. Asked of the signals again whenever their receivers change."""
-    key = (model, len(signals.pre_init.receivers), len(signals.post_init.receivers))
-    plain = _plain.get(key)
-    if plain is None:
-        plain = _plain[key] = not (
-            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
-        )
-    return plain
-
-
-_plain: dict[tuple, bool] = {}
+    `Model.__init__` (the signals cache this per sender until their receivers change)."""
+    return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
 
 
 def instance(model: type[models.Model], values: Sequence[Any], db: Any = None) -> Any:
