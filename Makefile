@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench schema install clean
+.PHONY: run test lint format bench bench-instructions schema install clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ format: install
 
 bench: install
 	bash scripts/with_postgres.sh $(PY) bench/approval_chain.py $(ARGS)
+
+bench-instructions: install
+	bash scripts/with_postgres.sh $(PY) bench/instructions.py $(ARGS)
 
 schema: install
 	$(PY) manage.py spectacular --file var/openapi.yaml --validate

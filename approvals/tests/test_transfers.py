@@ -246,6 +246,14 @@ def test_bad_transfer_is_400_naming_the_field(chain, patch, field):
     assert not Transfer.objects.exists()
 
 
+def test_payload_keeps_numbers_beyond_64_bits(chain):
+    # JSON has no integer limit; the hot path's encoder (orjson) stops at 64 bits.
+    payload = {"account": 2**70, "rate": 0.5, "note": "ünïcode", "nested": [{"n": -(2**64)}]}
+    response = chain.create(payload=payload)
+    assert response.status_code == 201, response.json()
+    assert Transfer.objects.get().payload == payload
+
+
 def test_duplicate_reference_is_400(chain):
     assert chain.create().status_code == 201
     response = chain.create()

@@ -16,10 +16,13 @@ Elsewhere (SQLite, the embedded default) the same statements run one after anoth
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any
+from uuid import UUID
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -817,12 +820,18 @@ def open_task(
 
 def _json(value: Any) -> str:
     # orjson: the row sets of a decision, several times faster than json.dumps (datetimes in
-    # ISO 8601 and UUIDs are native; the text is what PostgreSQL's jsonb input takes).
-    return orjson.dumps(value, default=_json_value).decode()
+    # ISO 8601 and UUIDs are native; the text is what PostgreSQL's jsonb input takes). What it
+    # refuses (integers beyond 64 bits, non-string keys) json.dumps still writes.
+    try:
+        return orjson.dumps(value, default=_json_value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, default=_json_value, separators=(",", ":"))
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
+    if isinstance(value, datetime | date):  # json.dumps's fallback; orjson has its own
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
