@@ -103,13 +103,32 @@ def _postgres_cursor(db: Any, sql: str) -> Any:
         db.ensure_connection()
         raw = db.connection
     if db.queries_logged:
-        return db._prepare_cursor(ServerBindingCursor(raw))
+        return db._prepare_cursor(_fast_timestamps(ServerBindingCursor(raw)))
     kept = getattr(db, "_engine_cursors", None)
     if kept is None or kept[0] is not raw or len(kept[1]) >= _KEPT_CURSORS:
         kept = db._engine_cursors = (raw, {})
     cursor = kept[1].get(sql)
     if cursor is None:
-        cursor = kept[1][sql] = db._prepare_cursor(ServerBindingCursor(raw))
+        cursor = kept[1][sql] = db._prepare_cursor(_fast_timestamps(ServerBindingCursor(raw)))
+    return cursor
+
+
+def _fast_timestamps(cursor: Any) -> Any:
+    """Django loads timestamptz with a subclass of psycopg's pure-Python loader (to set the
+    connection's time zone), which parses each value with a regular expression. When that
+    zone is UTC and so is the session's, psycopg's compiled loader gives the same values (the
+    same tzinfo too): use it on this cursor."""
+    import datetime
+
+    import psycopg
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from psycopg.pq import Format
+
+    django_loader = cursor.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    utc = getattr(django_loader, "timezone", None) is datetime.UTC
+    if utc and cursor.connection.info.parameter_status("TimeZone") == "UTC":
+        fast = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        cursor.adapters.register_loader(TIMESTAMPTZ_OID, fast)
     return cursor
 
 

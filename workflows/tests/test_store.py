@@ -75,3 +75,28 @@ def test_an_init_signal_receiver_gets_model_init(tenant):
         signals.post_init.disconnect(receiver, sender=WorkflowRun)
     store.new(WorkflowRun, tenant_id=tenant.pk)
     assert seen == [built]  # disconnected: the shortcut again
+
+
+def test_engine_cursors_load_timestamps_with_the_compiled_loader():
+    import psycopg
+    from django.db import connection
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    sql = "SELECT %s::timestamptz"
+    cursor = store._postgres_cursor(connection, sql)
+    compiled = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    assert cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT) is compiled
+    rows, _ = store.execute(sql, ["2026-01-01 00:00:00+05:30"])
+    with connection.cursor() as orm:
+        orm.execute(sql, ["2026-01-01 00:00:00+05:30"])
+        assert rows[0] == orm.fetchone()  # the ORM's loader: same instant, same tzinfo
+    assert rows[0][0].tzinfo is orm_tz(connection)
+
+
+def orm_tz(connection):
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from psycopg.pq import Format
+
+    return connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone
