@@ -29,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import Col
+from django.dispatch.dispatcher import NO_RECEIVERS
 from psycopg.types.json import Jsonb
 
 from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
@@ -212,8 +213,12 @@ def _attnames(model: type[models.Model]) -> list[str]:
 
 def _plain_init(model: type[models.Model]) -> bool:
     """No pre_init/post_init receiver for `model`: its instances may be built without
-    `Model.__init__` (the signals cache this per sender until their receivers change)."""
-    return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
+    `Model.__init__`. The signals remember a sender without receivers until one connects."""
+    for signal in (signals.pre_init, signals.post_init):
+        known_none = signal.sender_receivers_cache.get(model) is NO_RECEIVERS
+        if not known_none and signal.has_listeners(model):
+            return False
+    return True
 
 
 def instance(model: type[models.Model], values: Sequence[Any], db: Any = None) -> Any:
