@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from approvals.models import Transfer, TransferStatus
+from approvals.models import SecurityGroup, Transfer, TransferStatus
+from approvals.services.common import invalid_pk
 from workflows.engine import runner, store
 from workflows.engine.approvers import register_approver_resolver
 from workflows.engine.subjects import SubjectType, register_subject
@@ -80,8 +81,14 @@ def group_members(tenant_id: int, group_id: Any) -> QuerySet:
     )
 
 
+def group_exists(tenant_id: int, group_id: Any) -> str | None:
+    if SecurityGroup.objects.for_tenant(tenant_id).filter(pk=group_id).exists():
+        return None
+    return invalid_pk(group_id)
+
+
 def register() -> None:
     register_subject(
         SubjectType(key=SUBJECT, on_run_finished=on_run_finished, describe=describe, batched=True)
     )
-    register_approver_resolver("security_group", group_members)
+    register_approver_resolver("security_group", group_members, group_exists)

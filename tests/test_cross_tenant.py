@@ -195,13 +195,12 @@ PROBES: dict[str, dict[str, Probe]] = {
     },
     "step-list": {
         "b-workflow": Probe(lambda w: {"workflow_id": w.b.workflow.pk}),
-        # Step configs hold ids without checking they exist (a missing group's id is accepted
-        # too, so nothing is inferred); they resolve inside the step's tenant only, see
-        # test_a_step_naming_tenant_b_group_resolves_to_nobody.
+        # A step config naming tenant B's group is a 400 with the words used for an id that
+        # does not exist (so nothing is inferred); configs resolve inside the step's tenant
+        # only anyway, see test_a_step_naming_tenant_b_group_resolves_to_nobody.
         "own": Probe(
             lambda w: {"workflow_id": w.a.workflow.pk},
             own=True,
-            creates=True,
             body=lambda w: {
                 "name": "zq-x",
                 "order": 50,

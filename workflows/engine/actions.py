@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import Role
 from workflows.engine import handlers
+from workflows.engine.approvers import check_approvers
 from workflows.engine.registry import (
     ActionKind,
     ActionSpec,
@@ -15,6 +16,18 @@ from workflows.engine.registry import (
     StrictSerializer,
     register_action,
 )
+
+
+def _known_to_tenant(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
+    """The one approver reference in `attrs` names what the tenant has (see
+    `approvers.check_approvers`); checked when the config is saved with a tenant in context."""
+    tenant = serializer.context.get("tenant")
+    if tenant is None:
+        return
+    for kind, value in attrs.items():
+        problem = check_approvers(tenant.pk, kind, value)
+        if problem:
+            raise serializers.ValidationError({kind: [problem]})
 
 
 class ApproversSerializer(StrictSerializer):
@@ -29,6 +42,7 @@ class ApproversSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 "Give exactly one of 'security_group', 'role' or 'users'."
             )
+        _known_to_tenant(self, attrs)
         return attrs
 
 
@@ -64,6 +78,7 @@ class EmailRecipientsSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 "Give exactly one of 'emails', 'security_group' or 'role'."
             )
+        _known_to_tenant(self, {k: v for k, v in attrs.items() if k != "emails"})
         return attrs
 
 

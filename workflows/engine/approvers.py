@@ -17,12 +17,25 @@ from django.db.models import F, QuerySet
 
 # (tenant_id, value) -> queryset of users
 Resolver = Callable[[int, Any], QuerySet]
+# (tenant_id, value) -> an error message when `value` names what the tenant does not have
+Check = Callable[[int, Any], str | None]
 _resolvers: dict[str, Resolver] = {}
+_checks: dict[str, Check] = {}
 
 
-def register_approver_resolver(kind: str, resolver: Resolver) -> None:
+def register_approver_resolver(kind: str, resolver: Resolver, check: Check | None = None) -> None:
+    """`check`, if given, is asked when a step config is saved, so that a reference to what the
+    tenant does not have is a 400 then, not a run that finds nobody to ask later."""
     _resolvers[kind] = resolver
+    if check is not None:
+        _checks[kind] = check
     _eligible_sql.cache_clear()
+
+
+def check_approvers(tenant_id: int, kind: str, value: Any) -> str | None:
+    """Why `{kind: value}` names nobody of this tenant's, or None."""
+    check = _checks.get(kind)
+    return check(tenant_id, value) if check is not None else None
 
 
 def _by_role(tenant_id: int, role: str) -> QuerySet:
@@ -31,6 +44,14 @@ def _by_role(tenant_id: int, role: str) -> QuerySet:
 
 def _by_users(tenant_id: int, user_ids: list[int]) -> QuerySet:
     return get_user_model().objects.filter(tenant_id=tenant_id, pk__in=user_ids)
+
+
+def _users_exist(tenant_id: int, user_ids: list[int]) -> str | None:
+    found = set(_by_users(tenant_id, user_ids).values_list("pk", flat=True))
+    missing = [pk for pk in user_ids if pk not in found]
+    if missing:  # DRF's wording for an unknown id (or another tenant's)
+        return f'Invalid pk "{missing[0]}" - object does not exist.'
+    return None
 
 
 def eligible_users(tenant_id: int, approvers: dict[str, Any]) -> QuerySet | None:
@@ -61,4 +82,4 @@ def _eligible_sql(tenant_id: int, approvers: str, vendor: str) -> tuple[str, tup
 
 
 register_approver_resolver("role", _by_role)
-register_approver_resolver("users", _by_users)
+register_approver_resolver("users", _by_users, _users_exist)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.factories import StepFactory, WorkflowFactory
+from accounts.models import Role
+from tests.factories import SecurityGroupFactory, StepFactory, WorkflowFactory
 from workflows.models import Step, Workflow
 
 pytestmark = pytest.mark.django_db
@@ -219,6 +220,62 @@ def test_bad_step_is_400_naming_the_field(admin_client, tenant, payload, field):
     assert response.status_code == 400
     assert field in response.json()
     assert not Step.objects.exists()
+
+
+def approval_to(approvers):
+    return {"name": "s", "order": 0, "action": "approval", "config": {"approvers": approvers}}
+
+
+def test_approvers_must_exist_in_the_tenant(admin_client, tenant, other_tenant, make_user):
+    """A group or user that is not this tenant's would resolve to nobody when the step runs;
+    say so when the step is defined."""
+    workflow = WorkflowFactory(tenant=tenant)
+    own_group = SecurityGroupFactory(tenant=tenant)
+    foreign_group = SecurityGroupFactory(tenant=other_tenant)
+    own_user = make_user(Role.SUPERVISOR)
+    foreign_user = make_user(Role.SUPERVISOR, tenant=other_tenant)
+    cases = [
+        (approval_to({"security_group": foreign_group.pk}), ["approvers", "security_group"]),
+        (approval_to({"security_group": 10**9}), ["approvers", "security_group"]),
+        (approval_to({"users": [own_user.pk, foreign_user.pk]}), ["approvers", "users"]),
+        (
+            {
+                "name": "s",
+                "order": 0,
+                "action": "send_email",
+                "config": {"to": {"security_group": foreign_group.pk}, "subject": "s", "body": "b"},
+            },
+            ["to", "security_group"],
+        ),
+    ]
+    for payload, path in cases:
+        response = admin_client.post(step_url(workflow), payload, format="json")
+        assert response.status_code == 400, payload
+        errors = response.json()["config"]
+        for key in path:
+            errors = errors[key]
+        assert "does not exist" in errors[0], errors
+    assert not Step.objects.exists()
+    for approvers in ({"security_group": own_group.pk}, {"users": [own_user.pk]}):
+        response = admin_client.post(step_url(workflow), approval_to(approvers), format="json")
+        assert response.status_code == 201, response.json()
+        Step.objects.all().delete()
+
+
+def test_approvers_are_checked_on_update_too(admin_client, tenant, other_tenant):
+    workflow = WorkflowFactory(tenant=tenant)
+    step = StepFactory(
+        workflow=workflow, action="approval", config={"approvers": {"role": "SUPERVISOR"}}
+    )
+    foreign_group = SecurityGroupFactory(tenant=other_tenant)
+    response = admin_client.patch(
+        step_url(workflow, step.pk),
+        {"config": {"approvers": {"security_group": foreign_group.pk}}},
+        format="json",
+    )
+    assert response.status_code == 400
+    step.refresh_from_db()
+    assert step.config == {"approvers": {"role": "SUPERVISOR"}}
 
 
 def test_unknown_action_error_lists_known_actions(admin_client, tenant):
