@@ -86,14 +86,16 @@ def test_bad_form_data_keeps_the_step_waiting(agent_client, case, intake):
 def case_runs(tenant, case, workflows):
     """Runs on `case` numbered 1..n the way the engine numbers a chain; the first started."""
     with transaction.atomic():
+        log = TransitionLog(tenant.pk, None)
         runs = runner.runs_create(
             tenant_id=tenant.pk,
             subject_type="case",
             subject_id=case.pk,
             workflows=workflows,
             submitted_by=None,
+            start=(None, log),
         )
-        runner.run_start(runs[0], actor=None, log=TransitionLog(tenant.pk, None))
+        log.flush()
     return runs
 
 

@@ -115,8 +115,7 @@ def runs_create(
     # the row in the same transaction (each write is an audit row).
     first = step_runs[0][0] if start is not None and step_runs[0] else None
     spec = registry.get(first.action) if first is not None else None
-    opened = spec is not None and spec.is_human
-    if opened:
+    if spec is not None and spec.is_human:
         _waiting(first, now)
     store.insert_runs(runs, step_runs, new_subject=new_subject)
     for run, steps in zip(runs, step_runs, strict=True):
@@ -125,21 +124,8 @@ def runs_create(
         actor, log = start
         if new_subject is not None:  # its creation comes first in the log
             log.record(subject_type, new_subject.pk, "", getattr(new_subject, "status", ""))
-        _started(runs[0], actor=actor, log=log, opened=opened)
+        _started(runs[0], actor=actor, log=log)
     return runs
-
-
-def run_start(
-    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
-) -> None:
-    """not_started -> running, and the first step opens (or the run completes if empty).
-
-    `first_step` saves a query when the caller already has the run's position-0 step run."""
-    if run.status != RunStatus.NOT_STARTED:
-        raise Conflict(f"Run {run.pk} cannot start from status '{run.status}'.")
-    run.status, run.started_at = RunStatus.RUNNING, timezone.now()
-    log.execute(store.update(run, ["status", "started_at"]))
-    _started(run, actor=actor, log=log, first_step=first_step)
 
 
 def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> None:
@@ -170,15 +156,9 @@ def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -
 
 
 def _started(
-    run: WorkflowRun,
-    *,
-    actor: Any | None,
-    log: TransitionLog,
-    first_step: StepRun | None = None,
-    opened: bool = False,
+    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
 ) -> None:
-    """A run has just become running: record it and open its first step (`opened`: a human
-    step inserted waiting already)."""
+    """A run has just become running: record it and open its first step."""
     log.record("run", run.pk, RunStatus.NOT_STARTED, RunStatus.RUNNING)
     if run.step_count == 0:
         _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
@@ -192,7 +172,7 @@ def _started(
             if prefetched
             else StepRun.objects.get(tenant_id=run.tenant_id, run=run, position=0)
         )
-    activate_step(first_step, run, actor=actor, log=log, opened=opened)
+    activate_step(first_step, run, actor=actor, log=log)
 
 
 # --- steps ---------------------------------------------------------------------------------
@@ -204,15 +184,10 @@ def _waiting(step_run: StepRun, now: Any) -> None:
 
 
 def activate_step(
-    step_run: StepRun,
-    run: WorkflowRun,
-    *,
-    actor: Any | None,
-    log: TransitionLog,
-    opened: bool = False,
+    step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: TransitionLog
 ) -> None:
     """A step's turn has come: a human step waits for its task, an automated one is sent to a
-    worker. `opened`: the human step run was written waiting already."""
+    worker. A human step run that is `waiting` already was inserted so (see runs_create)."""
     spec = registry.get(step_run.action)
     now = timezone.now()
     if spec is None:
@@ -221,7 +196,7 @@ def activate_step(
     if spec.is_human:
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
         written = None
-        if not opened:
+        if step_run.status != StepRunStatus.WAITING:
             _waiting(step_run, now)
             # The step run is written by the same statement that opens its task.
             log.claim(step_run)
