@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 
 from approvals.models import (
@@ -198,7 +197,6 @@ def transfer_chain_plan(
     name, is_active, is_member = rows[0][:3]
     workflows: list[Workflow] = []
     steps: dict[int, list[tuple]] = {}
-    config = Step._meta.get_field("config")
     for *_, pk, wf_name, code, order, step_name, action, step_config in rows:
         if pk is None:
             continue
@@ -208,8 +206,7 @@ def transfer_chain_plan(
             )
             steps[pk] = []
         if order is not None:
-            parsed = config.from_db_value(step_config, None, connection)
-            steps[pk].append((pk, order, step_name, action, parsed))
+            steps[pk].append(store.step_snapshot(pk, order, step_name, action, step_config))
     return ChainPlan(name, bool(is_active), bool(is_member), workflows, steps)
 
 

@@ -443,8 +443,13 @@ def steps_of(tenant_id: int, workflow_ids: Sequence[int]) -> list[tuple]:
         f"ORDER BY workflow_id, {qn('order')}, id",
         [tenant_id, *workflow_ids],
     )
-    config = Step._meta.get_field("config")
-    return [(w, o, n, a, config.from_db_value(c, None, connection)) for w, o, n, a, c in rows]
+    return [step_snapshot(*row) for row in rows]
+
+
+def step_snapshot(workflow_id: int, order: int, name: str, action: str, config: Any) -> tuple:
+    """A step as `steps_of` gives it, from its columns as selected (config still JSON text)."""
+    parsed = Step._meta.get_field("config").from_db_value(config, None, connection)
+    return workflow_id, order, name, action, parsed
 
 
 _RUN_FIELDS = (
