@@ -194,6 +194,10 @@ CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish either works 
 # Automated steps: retries back off as base * 2**attempt seconds, at most RETRY_MAX_DELAY.
 WORKFLOWS_RETRY_BASE_SECONDS = float(os.environ.get("WORKFLOWS_RETRY_BASE_SECONDS", "2"))
 WORKFLOWS_RETRY_MAX_DELAY = float(os.environ.get("WORKFLOWS_RETRY_MAX_DELAY", "300"))
+# An attempt's lease (at least the action's timeout_s + 5 s): a redelivery waits it out.
+WORKFLOWS_STEP_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_STEP_LEASE_SECONDS", "60"))
+# The relay's sweep re-enqueues a running step with no event or live attempt for this long.
+WORKFLOWS_SWEEP_AFTER_SECONDS = float(os.environ.get("WORKFLOWS_SWEEP_AFTER_SECONDS", "60"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
