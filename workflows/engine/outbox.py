@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -179,15 +179,15 @@ def run_relay(
     interval: float = 1.0,
     sweep_every: float = 30.0,
     should_stop: Callable[[], bool] = lambda: False,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """The relay loop: sweep at start and every `sweep_every` seconds, relay, and on a lost
     database reconnect with capped exponential back-off (each retry logged)."""
+    sleep = sleep or _sleep
     failures = 0
     next_sweep = 0.0
     while not should_stop():
         try:
-            close_old_connections()
             if time.monotonic() >= next_sweep:
                 sweep()
                 next_sweep = time.monotonic() + sweep_every
@@ -209,6 +209,10 @@ def run_relay(
             failures = 0
         if count == 0:
             sleep(interval)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _drop_connection() -> None:
