@@ -192,15 +192,18 @@ def run_relay(
                 sweep()
                 next_sweep = time.monotonic() + sweep_every
             count = relay()
-        except automation.DB_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001  (the relay must outlive any one pass)
             failures += 1
             delay = min(DB_RETRY_FIRST * 2 ** (failures - 1), DB_RETRY_MAX)
-            logger.warning(
-                "outbox relay: database unavailable (%s); reconnect attempt %s in %.1fs",
-                str(exc).strip() or type(exc).__name__,
-                failures,
-                delay,
-            )
+            if isinstance(exc, automation.DB_ERRORS):
+                logger.warning(
+                    "outbox relay: database unavailable (%s); reconnect attempt %s in %.1fs",
+                    str(exc).strip() or type(exc).__name__,
+                    failures,
+                    delay,
+                )
+            else:
+                logger.exception("outbox relay: pass failed; retry %s in %.1fs", failures, delay)
             _drop_connection()
             sleep(delay)
             continue

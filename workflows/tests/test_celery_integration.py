@@ -166,9 +166,7 @@ def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(
     assert StepRun.objects.get(run=run, action="webhook").attempts == 1
 
 
-def test_a_worker_killed_mid_task_is_taken_over_once_its_lease_runs_out(
-    tenant, settings, rabbitmq
-):
+def test_a_worker_killed_mid_task_is_taken_over_once_its_lease_runs_out(tenant, settings, rabbitmq):
     """Late acks: the message of a worker killed during the webhook call goes back to the queue,
     but the attempt was claimed and counted before the call: the redelivery does nothing while
     its lease holds. Once it ran out, the relay's sweep re-enqueues the step and another worker

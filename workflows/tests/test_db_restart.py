@@ -6,6 +6,7 @@ fast` in the middle. At the end every step run finished exactly once, no event i
 undispatched, every webhook was delivered with each delivery counted as an attempt, and both
 processes are still alive."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -97,10 +98,8 @@ class Cluster:
         )
 
     def stop(self):
-        try:
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
             self.ctl("-m", "immediate", "stop")
-        except (subprocess.SubprocessError, OSError):
-            pass
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
@@ -216,14 +215,16 @@ def test_a_database_restart_under_the_relay_and_the_worker_loses_nothing(cluster
             )
             cluster.ctl("-m", "fast", "-w", "restart")
             done = wait_for(
-                lambda: scalar(
-                    f"SELECT count(*) FROM {steps} WHERE status <> 'completed'"  # noqa: S608
-                )
-                == 0
-                and scalar(
-                    f"SELECT count(*) FROM {events} WHERE dispatched_at IS NULL"  # noqa: S608
-                )
-                == 0,
+                lambda: (
+                    scalar(
+                        f"SELECT count(*) FROM {steps} WHERE status <> 'completed'"  # noqa: S608
+                    )
+                    == 0
+                    and scalar(
+                        f"SELECT count(*) FROM {events} WHERE dispatched_at IS NULL"  # noqa: S608
+                    )
+                    == 0
+                ),
                 180,
                 procs,
             )

@@ -302,12 +302,10 @@ def test_with_the_broker_down_a_request_tries_it_once_and_leaves_the_event_to_th
     retries = []
     monkeypatch.setattr(outbox, "_broker_retry", lambda exc, interval: retries.append(interval))
     workflow = WorkflowFactory(tenant=tenant, name="Notify")
-    StepFactory(
-        workflow=workflow, order=0, action="webhook", config={"url": "http://127.0.0.1:9/"}
-    )
+    StepFactory(workflow=workflow, order=0, action="webhook", config={"url": "http://127.0.0.1:9/"})
     agent = make_user(Role.AGENT)
     client = client_for(agent)
-    for n in range(2):
+    for _ in range(2):
         case = CaseFactory(tenant=tenant)
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(
