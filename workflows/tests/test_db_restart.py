@@ -189,7 +189,7 @@ def test_a_database_restart_under_the_relay_and_the_worker_loses_nothing(cluster
 
     relay_log, worker_log = tmp_path / "relay.log", tmp_path / "worker.log"
     with (
-        WebhookServer([200], delay_s=0.4) as server,
+        WebhookServer([200], delay_s=1.0) as server,
         relay_log.open("w") as rlog,
         worker_log.open("w") as wlog,
     ):
@@ -209,7 +209,8 @@ def test_a_database_restart_under_the_relay_and_the_worker_loses_nothing(cluster
         procs = (relay, worker)
         try:
             manage(env, "shell", "-c", SEED % {"url": server.url, "cases": CASES})
-            # Mid-way: some webhooks delivered, most of the work still ahead.
+            # Mid-way: some webhooks delivered, most of the work still ahead, and (a call
+            # takes 1 s) most likely one in flight.
             assert wait_for(lambda: len(server.requests) >= 3, 120, procs), (
                 f"no deliveries started: {worker_log.read_text()[-3000:]}"
             )
