@@ -30,19 +30,23 @@ REPO = Path(__file__).resolve().parents[2]
 CASES = 8
 SEED = """
 from django.db import transaction
+from core.tenancy import set_db_context
 from tests.factories import CaseFactory, StepFactory, TenantFactory, UserFactory, WorkflowFactory
 from workflows import services
-tenant = TenantFactory()
-UserFactory(tenant=tenant, role="SUPERVISOR", email="sup@example.test")
-workflow = WorkflowFactory(tenant=tenant, name="Notify")
-hook = {"url": "%(url)s", "timeout_s": 2, "max_attempts": 20}
-mail = {"to": {"role": "SUPERVISOR"}, "subject": "{reference}", "body": "b", "max_attempts": 20}
-StepFactory(workflow=workflow, order=0, name="Hook 1", action="webhook", config=hook)
-StepFactory(workflow=workflow, order=1, name="Mail", action="send_email", config=mail)
-StepFactory(workflow=workflow, order=2, name="Hook 2", action="webhook", config=hook)
-for _ in range(%(cases)d):
-    case = CaseFactory(tenant=tenant)
+with transaction.atomic():
+    set_db_context(bypass=True)
+    tenant = TenantFactory()
+    UserFactory(tenant=tenant, role="SUPERVISOR", email="sup@example.test")
+    workflow = WorkflowFactory(tenant=tenant, name="Notify")
+    hook = {"url": "%(url)s", "timeout_s": 2, "max_attempts": 20}
+    mail = {"to": {"role": "SUPERVISOR"}, "subject": "{reference}", "body": "b", "max_attempts": 20}
+    StepFactory(workflow=workflow, order=0, name="Hook 1", action="webhook", config=hook)
+    StepFactory(workflow=workflow, order=1, name="Mail", action="send_email", config=mail)
+    StepFactory(workflow=workflow, order=2, name="Hook 2", action="webhook", config=hook)
+    cases = [CaseFactory(tenant=tenant) for _ in range(%(cases)d)]
+for case in cases:
     with transaction.atomic():
+        set_db_context(tenant_id=tenant.pk)
         services.run_start_on_subject(
             tenant=tenant, subject_type="case", subject_id=case.pk, workflow=workflow, actor=None
         )
@@ -132,15 +136,16 @@ def process_env(cluster, queue):
 
 
 def manage(env, *args, timeout=300):
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO,
         env=env,
-        check=True,
         timeout=timeout,
         capture_output=True,
         text=True,
     )
+    assert done.returncode == 0, f"manage.py {args[0]}: {done.stderr[-3000:]}"
+    return done
 
 
 def spawn(env, args, log):
