@@ -33,6 +33,7 @@ def execute_step_run(
     self: Any,
     step_run_id: int,
     attempts: int | None = None,
+    tenant_id: int | None = None,
     claim: dict[str, Any] | None = None,
     result: dict[str, Any] | None = None,
 ) -> str:
@@ -40,7 +41,7 @@ def execute_step_run(
     called = automation.CallResult(**result) if result else None
     try:
         if claimed is None:
-            outcome = automation.claim(step_run_id, attempts)
+            outcome = automation.claim(step_run_id, attempts, tenant_id=tenant_id)
             if isinstance(outcome, automation.Outcome):
                 return outcome.status
             claimed = outcome
@@ -67,6 +68,7 @@ def execute_step_run(
             countdown=countdown,
             kwargs={
                 "attempts": attempts,
+                "tenant_id": tenant_id,
                 "claim": automation.claim_to_json(claimed) if claimed else None,
                 "result": automation.result_to_json(called) if called else None,
             },

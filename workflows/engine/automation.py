@@ -108,24 +108,26 @@ def dispatch(step_run: StepRun, *, delay_s: float = 0.0) -> OutboxEvent:
     With a delay (a retry) the event waits for the relay, or for the in-process loop."""
     event = write_event(step_run, delay_s=delay_s)
     if delay_s <= 0:
-        transaction.on_commit(lambda: deliver_now(event.pk))
+        transaction.on_commit(lambda: deliver_now(event.pk, step_run.tenant_id))
     return event
 
 
-def deliver_now(event_id: int) -> None:
+def deliver_now(event_id: int, tenant_id: int) -> None:
     """After commit: publish the event (giving up at once if the broker is down: the relay
     has it), or (no broker) execute it here."""
     from workflows.engine import outbox
 
     if broker_configured():
-        outbox.relay(event_ids=[event_id], fail_fast=True)
+        outbox.relay(event_ids=[event_id], fail_fast=True, tenant_id=tenant_id)
     else:
-        outbox.execute_in_process(event_id)
+        outbox.execute_in_process(event_id, tenant_id)
 
 
-def execute_step(step_run_id: int, *, expected_attempts: int | None = None) -> Outcome:
+def execute_step(
+    step_run_id: int, *, expected_attempts: int | None = None, tenant_id: int | None = None
+) -> Outcome:
     """Run one automated step attempt: claim (and commit), call, record."""
-    claimed = claim(step_run_id, expected_attempts)
+    claimed = claim(step_run_id, expected_attempts, tenant_id=tenant_id)
     if isinstance(claimed, Outcome):
         return claimed
     result = call(claimed)
@@ -156,10 +158,14 @@ def _max_attempts(step_run: StepRun) -> int:
     return int((step_run.config or {}).get("max_attempts", DEFAULT_MAX_ATTEMPTS))
 
 
-def claim(step_run_id: int, expected_attempts: int | None = None) -> Claim | Outcome:
-    """Count and lease the next attempt, and commit, before anything is called."""
+def claim(
+    step_run_id: int, expected_attempts: int | None = None, *, tenant_id: int | None = None
+) -> Claim | Outcome:
+    """Count and lease the next attempt, and commit, before anything is called. Messages carry
+    their tenant; one without (sent before they did) is looked up as platform code."""
     with transaction.atomic(durable=True):
-        tenant_id = _tenant_of(step_run_id)
+        if tenant_id is None:
+            tenant_id = _tenant_of(step_run_id)
         if tenant_id is None:
             return Outcome("missing")
         set_db_context(tenant_id=tenant_id)

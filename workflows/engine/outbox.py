@@ -45,7 +45,8 @@ def publish(event: OutboxEvent, connection: Any) -> None:
 
     execute_step_run.apply_async(
         args=[event.payload["step_run_id"]],
-        kwargs={"attempts": event.payload.get("attempts")},
+        # The event's tenant travels with it: a worker needs no cross-tenant lookup.
+        kwargs={"attempts": event.payload.get("attempts"), "tenant_id": event.tenant_id},
         headers={"idempotency_key": event.payload.get("idempotency_key", "")},
         connection=connection,
         queue=settings.CELERY_TASK_DEFAULT_QUEUE,
@@ -65,18 +66,27 @@ def _broker_retry(exc: Exception, interval: float) -> None:
 
 
 def relay(
-    *, event_ids: Sequence[int] | None = None, limit: int = 100, fail_fast: bool = False
+    *,
+    event_ids: Sequence[int] | None = None,
+    limit: int = 100,
+    fail_fast: bool = False,
+    tenant_id: int | None = None,
 ) -> int:
     """Publish due, undispatched events; returns how many were published.
 
     `fail_fast` (the publish after a request's commit): one connection attempt with a short
-    timeout and no retry, skipped while this process saw the broker down a moment ago."""
+    timeout and no retry, skipped while this process saw the broker down a moment ago.
+    `tenant_id` (the same caller, in the web process): the events are that tenant's, and the
+    web process's login may not take the platform role."""
     url = settings.CELERY_BROKER_URL
     if fail_fast and _broker_down_until.get(url, 0.0) > time.monotonic():
         return 0  # the broker was down a moment ago: the relay has the event
     published = 0
     with transaction.atomic():
-        set_db_context(bypass=True)  # the relay serves every tenant
+        if tenant_id is None:
+            set_db_context(bypass=True)  # the relay serves every tenant
+        else:
+            set_db_context(tenant_id=tenant_id)
         pending = (
             OutboxEvent.objects.unscoped()
             .select_for_update(skip_locked=True)
@@ -225,12 +235,13 @@ def _drop_connection() -> None:
         logger.debug("closing a broken database connection failed", exc_info=True)
 
 
-def execute_in_process(event_id: int) -> None:
-    """No broker (the embedded default): run the step here, retries included, in order."""
+def execute_in_process(event_id: int, tenant_id: int) -> None:
+    """No broker (the embedded default): run the step here, retries included, in order, as
+    the event's tenant (this is the web process)."""
     step_run_id: int | None = None
     while True:
         with transaction.atomic():
-            set_db_context(bypass=True)
+            set_db_context(tenant_id=tenant_id)
             event = (
                 OutboxEvent.objects.unscoped()
                 .select_for_update(skip_locked=True)
@@ -243,9 +254,9 @@ def execute_in_process(event_id: int) -> None:
             step_run_id = event.payload["step_run_id"]
             expected = event.payload.get("attempts")
         automation.sleep((event.available_at - timezone.now()).total_seconds())
-        automation.execute_step(step_run_id, expected_attempts=expected)
+        automation.execute_step(step_run_id, expected_attempts=expected, tenant_id=tenant_id)
         with transaction.atomic():
-            set_db_context(bypass=True)
+            set_db_context(tenant_id=tenant_id)
             retry = _next_retry(step_run_id)
         if retry is None:
             return

@@ -77,7 +77,7 @@ def test_the_attempt_is_counted_before_the_call_even_when_the_worker_dies(
         assert outbox.sweep() == 1
         (event,) = pending_events(step)
         assert event.payload["attempts"] == 1
-        outbox.execute_in_process(event.pk)
+        outbox.execute_in_process(event.pk, event.tenant_id)
     step.refresh_from_db()
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
@@ -103,7 +103,7 @@ def test_a_late_duplicate_of_an_attempt_already_made_does_nothing(
         assert len(server.requests) == 1
         (retry,) = pending_events(step)
         assert retry.payload["attempts"] == 1
-        outbox.execute_in_process(retry.pk)
+        outbox.execute_in_process(retry.pk, retry.tenant_id)
     step.refresh_from_db()
     assert step.status == StepRunStatus.COMPLETED
     assert step.attempts == 2
@@ -132,7 +132,7 @@ def test_the_sweep_re_enqueues_a_running_step_run_with_no_event(
         assert outbox.sweep() == 1
         assert outbox.sweep() == 0  # its new event is waiting now
         (event,) = pending_events(step)
-        outbox.execute_in_process(event.pk)
+        outbox.execute_in_process(event.pk, event.tenant_id)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert len(server.requests) == 1
