@@ -141,9 +141,7 @@ def test_one_approver_posting_twelve_times_at_once_casts_one_vote(one_step_group
     make, approvers = one_step_group
     transfer_id = make(config)
     token = obtain_token(approvers[0])
-    results = race(
-        [post_as(token, f"{URL}{transfer_id}/approve/", {}, format="json") for _ in range(12)]
-    )
+    results = race([post_as(token, f"{URL}{transfer_id}/approve/", {}) for _ in range(12)])
     statuses = [status for status, _ in results]
     assert statuses.count(200) == 1, results
     assert statuses.count(409) == 11, results
