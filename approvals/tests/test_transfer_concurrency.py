@@ -184,7 +184,7 @@ def test_cancelling_a_chain_run_cancels_the_transfer_and_its_later_runs(
     assert [(h["from_status"], h["to_status"]) for h in history] == [("not_started", "cancelled")]
     answer = client_for(approvers[0]).post(f"{URL}{transfer_id}/approve/", {}, format="json")
     assert answer.status_code == 409
-    assert answer.json()["detail"] == "This transfer is already cancelled."
+    assert answer.json()["errors"]["detail"] == "This transfer is already cancelled."
 
 
 def test_cancelling_a_chain_run_while_it_is_approved_never_answers_500(
