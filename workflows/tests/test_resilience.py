@@ -187,11 +187,11 @@ def test_a_task_whose_claim_hits_a_database_error_is_retried(
         real_claim = automation.claim
         calls = []
 
-        def claim_after_a_restart(*args):
+        def claim_after_a_restart(*args, **kwargs):
             calls.append(args)
             if len(calls) == 1:
                 raise OperationalError("server closed the connection unexpectedly")
-            return real_claim(*args)
+            return real_claim(*args, **kwargs)
 
         monkeypatch.setattr(automation, "claim", claim_after_a_restart)
         monkeypatch.setattr("workflows.tasks._drop_connection", lambda: None)
