@@ -16,8 +16,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdef")
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# No default: a key in the source would let anyone sign tokens. Each environment brings its own
+# (local: generated per install under var/; test: per process; production: DJANGO_SECRET_KEY),
+# and Django refuses an empty one wherever it is used.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Debug pages only for `make run` (config.settings.local reads DJANGO_DEBUG); never elsewhere.
+DEBUG = False
 ALLOWED_HOSTS = [
     h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
