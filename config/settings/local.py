@@ -6,6 +6,7 @@ unless the environment turns them on, as `make run` does (DJANGO_DEBUG=1,
 WEBHOOK_ALLOW_PRIVATE=1): a worker or server started with these settings loosens nothing.
 """
 
+import contextlib
 import os
 import secrets
 import stat
@@ -25,10 +26,8 @@ def install_secret_key(path: Path) -> str:
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(50) + "\n")
-            try:
+            with contextlib.suppress(FileExistsError):
                 os.link(tmp, path)  # atomic, never overwrites: the first process wins
-            except FileExistsError:
-                pass
         finally:
             tmp.unlink(missing_ok=True)
     mode = stat.S_IMODE(path.stat().st_mode)
