@@ -220,12 +220,13 @@ def test_local_settings_refuse_a_key_file_others_can_read(tmp_path):
     assert f"chmod 600 {key_file}" in result.stderr, result.stderr[-2000:]
 
 
-def test_test_settings_key_is_made_per_process(tmp_path):
+@pytest.mark.parametrize("module", ["base", "test"])
+def test_base_and_test_settings_make_a_key_per_process(module, tmp_path):
     keys = {
         probe(
             run(
-                [sys.executable, "-c", IMPORT_SETTINGS, "config.settings.test"],
-                clean_env(tmp_path / "var", DJANGO_SETTINGS_MODULE="config.settings.test"),
+                [sys.executable, "-c", IMPORT_SETTINGS, f"config.settings.{module}"],
+                clean_env(tmp_path / "var", DJANGO_SETTINGS_MODULE=f"config.settings.{module}"),
             )
         )["key"]
         for _ in range(2)

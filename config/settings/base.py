@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,10 +17,10 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-# No default: a key in the source would let anyone sign tokens. Each environment brings its own
-# (local: generated per install under var/; test: per process; production: DJANGO_SECRET_KEY),
-# and Django refuses an empty one wherever it is used.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Never a key from the source: anyone could sign tokens with it. Without DJANGO_SECRET_KEY this
+# module (used as is by tools such as the benchmark) makes one per process, valid nowhere else;
+# local keeps one per install under var/, production refuses to start without its own.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
 # Debug pages only for `make run` (config.settings.local reads DJANGO_DEBUG); never elsewhere.
 DEBUG = False
 ALLOWED_HOSTS = [

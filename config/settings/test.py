@@ -1,7 +1,6 @@
 """Test settings: always PostgreSQL (DATABASE_URL, else the loopback server)."""
 
 import os
-import secrets
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/workflows")
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
@@ -14,8 +13,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         "The test suite runs on PostgreSQL only: set DATABASE_URL to a postgres:// URL"
     )
 
-# Made per process: nothing signed under test settings is valid anywhere else.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
 DEBUG = False  # whatever DJANGO_DEBUG says: no debug pages outside `make run`
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
