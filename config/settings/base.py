@@ -92,6 +92,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare) if _prepare else None
     )
+# PostgreSQL roles (core.db_roles, core.rls): every connection switches to DB_APP_ROLE on
+# connect; cross-tenant platform code switches to DB_PLATFORM_ROLE per transaction. A superuser
+# or BYPASSRLS login is refused unless DB_ALLOW_SUPERUSER says so.
+DB_APP_ROLE = os.environ.get("DB_APP_ROLE", "workflows_app")
+DB_PLATFORM_ROLE = os.environ.get("DB_PLATFORM_ROLE", "workflows_platform")
+DB_ALLOW_SUPERUSER = env_bool("DB_ALLOW_SUPERUSER", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 TEST_RUNNER = "core.test_runner.PytestRunner"
