@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +17,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdef")
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# Never a key from the source: anyone could sign tokens with it. Without DJANGO_SECRET_KEY this
+# module (used as is by tools such as the benchmark) makes one per process, valid nowhere else;
+# local keeps one per install under var/, production refuses to start without its own.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+# Debug pages only for `make run` (config.settings.local reads DJANGO_DEBUG); never elsewhere.
+DEBUG = False
 ALLOWED_HOSTS = [
     h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
