@@ -75,6 +75,8 @@ def start_worker(queue):
             "1",
             "-Q",
             queue,
+            "-n",  # a node name of its own: another worker on the broker holds the default
+            f"{queue}@%h",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",

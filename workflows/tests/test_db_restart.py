@@ -207,7 +207,8 @@ def test_a_database_restart_under_the_relay_and_the_worker_loses_nothing(cluster
         worker = spawn(
             env,
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-P", "solo"]
-            + ["-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle"]
+            + ["-Q", queue, "-n", f"{queue}@%h"]
+            + ["--without-heartbeat", "--without-gossip", "--without-mingle"]
             + ["-l", "warning"],
             wlog,
         )
