@@ -51,7 +51,12 @@ def refresh_rotate(raw: str) -> dict[str, str]:
     with transaction.atomic():
         refresh = RefreshToken(raw)  # signature, expiry, type (and a first blacklist look)
         jti = refresh[api_settings.JTI_CLAIM]
-        outstanding = OutstandingToken.objects.select_for_update().filter(jti=jti).first()
+        outstanding = (
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .filter(jti=jti)
+            .order_by()
+            .first()
+        )
         if outstanding is None or BlacklistedToken.objects.filter(token_id=outstanding.pk).exists():
             raise InvalidToken("Token is blacklisted", code="token_not_valid")
         token_user(refresh)
