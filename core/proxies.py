@@ -88,6 +88,7 @@ class TrustedProxyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        trusted_networks()  # a malformed TRUSTED_PROXIES stops start-up, not a request
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not is_trusted_proxy(request.META.get("REMOTE_ADDR")):

@@ -6,6 +6,7 @@ import itertools
 import uuid
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
@@ -81,6 +82,12 @@ def test_without_trusted_proxies_no_forwarded_header_counts(settings):
     settings.TRUSTED_PROXIES = []
     request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert client_ip(request) == "127.0.0.1"
+
+
+def test_a_malformed_trusted_proxies_setting_stops_start_up(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "proxy.example"]
+    with pytest.raises(ImproperlyConfigured, match="proxy.example"):
+        TrustedProxyMiddleware(lambda request: None)
 
 
 def test_forwarded_proto_from_an_untrusted_address_is_stripped(trusted):
