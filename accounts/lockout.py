@@ -132,7 +132,9 @@ def _release(cache: BaseCache, held: list[tuple[str, int, int]]) -> None:
     for subject, _limit, _count in held:
         # ValueError: the window ended (or a lock reset it) meanwhile; nothing to give back.
         with contextlib.suppress(ValueError):
-            cache.decr(FAILURES_PREFIX + subject)
+            if cache.decr(FAILURES_PREFIX + subject) < 0:
+                # Redis's incr after a key expired creates it without expiry: drop it.
+                cache.delete(FAILURES_PREFIX + subject)
 
 
 def _reserve(cache: BaseCache, subject: str) -> int:
@@ -142,9 +144,14 @@ def _reserve(cache: BaseCache, subject: str) -> int:
     for _attempt in range(3):
         cache.add(key, 0, timeout=window)  # starts the window only for the first attempt
         try:
-            return cache.incr(key)
+            count = cache.incr(key)
         except ValueError:  # the window expired between add() and incr(): start it again
             continue
+        if count == 1:
+            # The window's first attempt: make sure the key expires even if it vanished between
+            # the backend's existence check and its increment (which then creates it bare).
+            cache.touch(key, timeout=window)
+        return count
     raise RuntimeError("login lockout counter could not be incremented")  # pragma: no cover
 
 
