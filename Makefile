@@ -12,10 +12,15 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# Only here: DEBUG pages and webhooks to private addresses (a local receiver). The local settings
+# make the secret key once, in var/secret_key (0600); manage.py alone loosens nothing.
+RUN_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=1 WEBHOOK_ALLOW_PRIVATE=1
+RUN_ADDR ?= 127.0.0.1:8000
+
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver --noreload 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
 
 test: install
 	bash scripts/test.sh $(ARGS)

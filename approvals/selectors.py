@@ -17,6 +17,7 @@ from approvals.models import (
 from core.errors import NotFound
 from tenants.models import Tenant
 from workflows.engine import store
+from workflows.engine.approvers import with_default_approvers
 from workflows.models import (
     Step,
     StepRun,
@@ -206,7 +207,11 @@ def transfer_chain_plan(
             )
             steps[pk] = []
         if order is not None:
-            steps[pk].append(store.step_snapshot(pk, order, step_name, action, step_config))
+            step = store.step_snapshot(pk, order, step_name, action, step_config)
+            if action == "approval":  # a transfer's default approvers: its security group
+                config = with_default_approvers(step[4], {"security_group": security_group_id})
+                step = (*step[:4], config)
+            steps[pk].append(step)
     return ChainPlan(name, bool(is_active), bool(is_member), workflows, steps)
 
 

@@ -17,6 +17,7 @@ import os
 import resource
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -43,6 +44,10 @@ def ensure_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    # The bench creates its database, so its login is the owner (a superuser on the loopback
+    # server): said explicitly. Its connections still work as the application role, with
+    # row-level security, as the API's do (core.db_roles).
+    os.environ["DB_ALLOW_SUPERUSER"] = "1"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
@@ -53,17 +58,41 @@ def setup_django(url: str) -> None:
 
 
 class QueryCounter:
-    """Counts SQL statements with a connection wrapper (no debug cursor overhead)."""
+    """Counts SQL statements with a connection wrapper (no debug cursor overhead). Savepoints
+    are not counted, like BEGIN/COMMIT: each decision runs inside its request's transaction,
+    as in the API, and the figure is the decision's own statements."""
 
     def __init__(self) -> None:
         self.count = 0
 
     def __call__(self, execute, sql, params, many, context):  # noqa: ANN001
-        self.count += 1
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
+            self.count += 1
         return execute(sql, params, many, context)
 
 
 def fixture():
+    from django.db import transaction
+
+    from core.tenancy import set_db_context
+
+    with transaction.atomic():
+        set_db_context(bypass=True)  # platform code: builds a whole tenant
+        return _fixture()
+
+
+def in_tenant(tenant, actor, operation):  # noqa: ANN001, ANN201
+    """One request's transaction: the tenant and actor set as the API sets them."""
+    from django.db import transaction
+
+    from core.tenancy import set_db_context
+
+    with transaction.atomic():
+        set_db_context(tenant_id=tenant.pk, actor_id=actor.pk)
+        return operation()
+
+
+def _fixture():
     from accounts.models import Role
     from accounts.services import user_create
     from approvals.models import SecurityGroup, SecurityGroupMember, WorkflowAssignment
@@ -118,27 +147,47 @@ def engine_side():  # noqa: ANN201
     counter = QueryCounter()
 
     def one(reference: str) -> int:
-        transfer = transfer_create(
-            tenant=tenant,
-            transfer_type="FAR",
-            reference=reference,
-            amount=Decimal("100.00"),
-            currency="EUR",
-            security_group_id=group.pk,
-            actor=submitter,
+        transfer = in_tenant(
+            tenant,
+            submitter,
+            lambda: transfer_create(
+                tenant=tenant,
+                transfer_type="FAR",
+                reference=reference,
+                amount=Decimal("100.00"),
+                currency="EUR",
+                security_group_id=group.pk,
+                actor=submitter,
+            ),
         )
-        before = counter.count
-        with connection.execute_wrapper(counter):
-            for _ in range(3):
-                transfer_decide(
-                    tenant=tenant, transfer_id=transfer.pk, decision="approve", actor=approver
-                )
-        return counter.count - before
+        decide = partial(
+            transfer_decide,
+            tenant=tenant,
+            transfer_id=transfer.pk,
+            decision="approve",
+            actor=approver,
+        )
+        statements = 0
+        for _ in range(3):
+            # Counted inside the transaction, after the context: the decision's own statements.
+            def counted() -> None:
+                nonlocal statements
+                before = counter.count
+                with connection.execute_wrapper(counter):
+                    decide()
+                statements += counter.count - before
+
+            in_tenant(tenant, approver, counted)
+        return statements
 
     def approved() -> int:
         from approvals.models import Transfer
 
-        return Transfer.objects.for_tenant(tenant).filter(status="approved").count()
+        return in_tenant(
+            tenant,
+            approver,
+            lambda: Transfer.objects.for_tenant(tenant).filter(status="approved").count(),
+        )
 
     return one, approved
 
@@ -215,7 +264,6 @@ def measure(n: int, url: str, rounds: int = 5) -> dict[str, float]:
     transfers then run in `rounds` alternating slices, ceiling then engine, so that a machine
     whose speed drifts during the run slows both sides alike."""
     import psycopg
-    from django.db import connection
 
     engine_one, engine_approved = engine_side()
     with psycopg.connect(url) as conn:
@@ -224,8 +272,8 @@ def measure(n: int, url: str, rounds: int = 5) -> dict[str, float]:
         for i in range(n):
             ceiling_transfer(conn, f"W-{i}")
             engine_one(f"W-{i}")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        conn.execute("ANALYZE")  # as the owner: the application role may not analyse
+        conn.commit()
         seconds = {"engine": 0.0, "ceiling": 0.0}
         decide_queries = 0
         done = 0

@@ -25,7 +25,7 @@ from tenants.models import Tenant
 from workflows import services as workflow_services
 from workflows.engine import runner
 from workflows.engine.transitions import TransitionLog
-from workflows.models import HumanTask, RunStatus, TaskStatus, Workflow, WorkflowRun
+from workflows.models import RunStatus, Workflow, WorkflowRun
 
 REFERENCE_CONSTRAINT = "case_reference_unique_per_tenant"
 CASE_FIELDS = ("reference", "title", "description", "status", "priority", "assignee_id", "data")
@@ -179,18 +179,13 @@ def case_delete(*, tenant: Tenant, case_id: int, actor: Any) -> None:
     """Delete a case. Its running runs are cancelled first, so no task of a case that no longer
     exists lingers in anyone's inbox; the runs themselves stay, as the record of what happened."""
     with transaction.atomic():
-        list(
-            HumanTask.objects.for_tenant(tenant)
-            .select_for_update()
-            .filter(subject_type=SUBJECT, subject_id=case_id, status=TaskStatus.PENDING)
-            .order_by("pk")
+        # The engine's lock order: tasks, step runs, runs, then the case.
+        running = runner.runs_lock(
+            tenant.pk, subject_type=SUBJECT, subject_id=case_id, status=RunStatus.RUNNING
         )
         case = _lock_case(tenant=tenant, case_id=case_id)
         log = TransitionLog(tenant.pk, actor)
-        running = WorkflowRun.objects.for_tenant(tenant).filter(
-            subject_type=SUBJECT, subject_id=case.pk, status=RunStatus.RUNNING
-        )
-        runner.runs_cancel(list(running), actor=actor, log=log)
+        runner.runs_cancel(running, actor=actor, log=log)
         log.record(SUBJECT, case.pk, case.status, "deleted")
         case.delete()
         log.flush()

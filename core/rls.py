@@ -6,6 +6,14 @@ no rows. `FORCE` makes the table owner obey it too. The application's database r
 (`DB_APP_ROLE`, default `workflows_app`) owns no tables, is neither superuser nor BYPASSRLS,
 and has SELECT/INSERT/UPDATE/DELETE only (no TRUNCATE). Migrations run as the owner.
 
+Cross-tenant platform work (the outbox relay, a worker finding a step run's tenant, management
+commands) sees every row only while the current role *is* the platform role
+(`DB_PLATFORM_ROLE`, default `workflows_platform`, a member of the application role, no
+BYPASSRLS). Becoming it takes `SET ROLE`, which PostgreSQL allows only to sessions whose login
+is a member of it: a login that is a member of the application role alone (the API's) cannot
+turn the bypass on, whatever settings it changes. (The bypass used to be a setting,
+`app.rls_bypass`, that any session could set.)
+
 A new tenant-owned table enables RLS in its own migration with `EnableRowLevelSecurity`;
 `core/tests/test_rls.py` fails for any table with a `tenant_id` column that does not.
 """
@@ -20,14 +28,20 @@ from django.db import migrations
 # Identity tables the login needs before any tenant is known: not behind the policy.
 EXEMPT_TABLES = {"accounts_user"}
 
-POLICY = (
-    "current_setting('app.rls_bypass', true) = 'on' "
-    "OR tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
-)
+TENANT_CLAUSE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 
 
 def app_role() -> str:
     return getattr(settings, "DB_APP_ROLE", "workflows_app")
+
+
+def platform_role() -> str:
+    return getattr(settings, "DB_PLATFORM_ROLE", "workflows_platform")
+
+
+def policy() -> str:
+    # current_user, not session_user: only a SET ROLE to the platform role opens every tenant.
+    return f"current_user = '{platform_role()}'::name OR {TENANT_CLAUSE}"
 
 
 def enable_sql(table: str) -> list[str]:
@@ -35,7 +49,7 @@ def enable_sql(table: str) -> list[str]:
         f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY',
         f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY',
         f'DROP POLICY IF EXISTS tenant_isolation ON "{table}"',
-        f'CREATE POLICY tenant_isolation ON "{table}" USING ({POLICY}) WITH CHECK ({POLICY})',  # noqa: S608
+        f'CREATE POLICY tenant_isolation ON "{table}" USING ({policy()}) WITH CHECK ({policy()})',  # noqa: E501, S608
     ]
 
 
@@ -47,8 +61,10 @@ def disable_sql(table: str) -> list[str]:
     ]
 
 
-def role_sql(role: str) -> list[str]:
-    """The application role and its grants; created only if the migrating user may."""
+def role_sql(role: str, platform: str | None = None) -> list[str]:
+    """The application role and its grants, then the platform role (a member of the application
+    role, so it has the same grants and nothing more); created only if the migrating user may."""
+    platform = platform or platform_role()
     return [
         f"""DO $$ BEGIN
           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
@@ -64,8 +80,27 @@ def role_sql(role: str) -> list[str]:
             EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO "{role}"', current_schema());
             EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"', current_schema());
             EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO "{role}"', current_schema());
+            -- The audit trail is append-only for the application (core.audit): grants above
+            -- must not undo that when this runs again.
+            IF to_regclass('core_auditevent') IS NOT NULL THEN
+              REVOKE UPDATE, DELETE, TRUNCATE ON core_auditevent FROM "{role}";
+            END IF;
           END IF;
         END $$""",  # noqa: E501, S608  (role comes from settings, not from a client)
+        f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform}') THEN
+            IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+              CREATE ROLE "{platform}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+            ELSE
+              RAISE NOTICE 'cannot create role {platform}: create it and grant it by hand';
+            END IF;
+          END IF;
+          IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform}')
+             AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}')
+             AND NOT pg_has_role('{platform}', '{role}', 'MEMBER') THEN
+            GRANT "{role}" TO "{platform}";
+          END IF;
+        END $$""",  # noqa: S608
     ]
 
 

@@ -22,6 +22,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "example.org",
         "DATABASE_URL": "postgres://app@db.invalid:5432/workflows",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org,https://example.org",
     }
     env.pop("DJANGO_DEBUG", None)
@@ -56,11 +57,21 @@ def test_check_deploy_fails_on_a_weak_secret_key():
     assert "security.W009" in result.stderr
 
 
-def test_missing_secret_key_hosts_or_database_stop_start_up_loudly():
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"):
+def test_missing_secret_key_hosts_database_or_redis_stop_start_up_loudly():
+    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"):
         result = run(["manage.py", "check"], production_env(**{name: None}))
         assert result.returncode != 0, name
         assert f"{name} must be set for production settings" in result.stderr, result.stderr
+    for name in ("DJANGO_SECRET_KEY", "REDIS_URL"):  # blank is missing too
+        result = run(["manage.py", "check"], production_env(**{name: " "}))
+        assert f"{name} must be set for production settings" in result.stderr, result.stderr
+
+
+def test_production_refuses_a_redis_url_that_is_not_redis():
+    """Lockout and throttle counters must be shared: no per-process cache behind a typo."""
+    result = run(["manage.py", "check"], production_env(REDIS_URL="127.0.0.1:6379"))
+    assert result.returncode != 0
+    assert "REDIS_URL must be a redis://" in result.stderr, result.stderr
 
 
 SETTINGS_PROBE = r"""
@@ -74,6 +85,7 @@ print(json.dumps({
     "csrf_origins": settings.CSRF_TRUSTED_ORIGINS,
     "trusted_proxies": settings.TRUSTED_PROXIES,
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "cache": settings.CACHES["default"]["BACKEND"],
 }))
 """
 
@@ -87,6 +99,7 @@ def test_production_takes_hosts_and_origins_from_env_and_forces_debug_off():
         "csrf_origins": ["https://console.example.org", "https://example.org"],
         "trusted_proxies": [],
         "secure_cookies": [True, True],
+        "cache": "django.core.cache.backends.redis.RedisCache",
     }
 
 

@@ -1,7 +1,7 @@
 """Transfers: create one and start its chain; approve, reject or cancel it.
 
-Lock order: a transfer's pending task before the transfer row (the engine's policy: a task
-before its subject).
+Lock order: the engine's (see `workflows/engine/runner.py`): a transfer's pending task, its
+active step run and its running run before the transfer row.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from accounts.models import Role
-from approvals.chain import SUBJECT
+from approvals.chain import SUBJECT, cancel_chain
 from approvals.models import (
     SecurityGroupMember,
     Transfer,
@@ -21,11 +20,12 @@ from approvals.models import (
 )
 from approvals.selectors import ChainPlan, transfer_chain_plan, transfer_get
 from approvals.services.common import invalid_pk
+from core.db import retry_on_deadlock
 from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
 from workflows.engine import runner, store
 from workflows.engine.transitions import TransitionLog
-from workflows.models import HumanTask, RunStatus, TaskStatus, WorkflowRun
+from workflows.models import HumanTask, RunStatus, TaskStatus
 
 
 def _plan(
@@ -159,6 +159,7 @@ def _create_and_start(
     return transfer
 
 
+@retry_on_deadlock
 def transfer_decide(
     *, tenant: Tenant, transfer_id: int, decision: str, comment: str = "", actor: Any
 ) -> HumanTask:
@@ -188,29 +189,25 @@ def transfer_decide(
     return task
 
 
+@retry_on_deadlock
 def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", actor: Any) -> Transfer:
-    """The creator, a SUPERVISOR or an ADMIN stops a pending transfer and its running run."""
+    """The creator, a SUPERVISOR or an ADMIN stops a pending transfer: its running run (with
+    its open task) and its not-started runs are cancelled with it."""
     transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
         raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
     with transaction.atomic():
-        list(
-            HumanTask.objects.for_tenant(tenant)
-            .select_for_update()
-            .filter(subject_type=SUBJECT, subject_id=transfer.pk, status=TaskStatus.PENDING)
-            .order_by("pk")
+        running = runner.runs_lock(
+            tenant.pk, subject_type=SUBJECT, subject_id=transfer.pk, status=RunStatus.RUNNING
         )
         transfer = Transfer.objects.for_tenant(tenant).select_for_update().get(pk=transfer.pk)
         if transfer.status != TransferStatus.PENDING:
             raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
         log = TransitionLog(tenant.pk, actor, comment)
-        runs = WorkflowRun.objects.for_tenant(tenant).filter(
-            subject_type=SUBJECT, subject_id=transfer.pk, status=RunStatus.RUNNING
-        )
-        runner.runs_cancel(list(runs), actor=actor, log=log)
-        transfer.status, transfer.finished_at = TransferStatus.CANCELLED, timezone.now()
-        transfer.updated_by = actor
-        transfer.save(update_fields=["status", "finished_at", "updated_by", "updated_at"])
-        log.record(SUBJECT, transfer.pk, TransferStatus.PENDING, TransferStatus.CANCELLED)
+        if running:  # the chain's hook cancels the transfer with its run
+            runner.runs_cancel(running, actor=actor, log=log)
+        else:  # e.g. its run failed
+            cancel_chain(tenant.pk, transfer.pk, log)
         log.flush()
+    transfer.refresh_from_db()
     return transfer

@@ -205,11 +205,8 @@ def test_cancel_by_creator_stops_the_chain(chain):
     body = response.json()
     assert body["message"] == 'Transfer "T-1" cancelled'
     assert body["transfer"]["status"] == "cancelled"
-    assert [c["status"] for c in body["transfer"]["chain"]] == [
-        "cancelled",
-        "not_started",
-        "not_started",
-    ]
+    # The later runs will never start: cancelled with it, in their history.
+    assert [c["status"] for c in body["transfer"]["chain"]] == ["cancelled"] * 3
     assert HumanTask.objects.get(subject_id=transfer_id).status == TaskStatus.CANCELLED
     assert chain.approve(transfer_id).status_code == 409
     again = chain.submitter_client.post(f"{URL}{transfer_id}/cancel/", {}, format="json")

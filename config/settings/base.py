@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything that differs comes from the environment."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +17,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-dev-key-change-me-0123456789abcdef")
-DEBUG = env_bool("DJANGO_DEBUG", False)
+# Never a key from the source: anyone could sign tokens with it. Without DJANGO_SECRET_KEY this
+# module (used as is by tools such as the benchmark) makes one per process, valid nowhere else;
+# local keeps one per install under var/, production refuses to start without its own.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+# Debug pages only for `make run` (config.settings.local reads DJANGO_DEBUG); never elsewhere.
+DEBUG = False
 ALLOWED_HOSTS = [
     h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
@@ -88,6 +93,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare) if _prepare else None
     )
+# PostgreSQL roles (core.db_roles, core.rls): every connection switches to DB_APP_ROLE on
+# connect; cross-tenant platform code switches to DB_PLATFORM_ROLE per transaction. A superuser
+# or BYPASSRLS login is refused unless DB_ALLOW_SUPERUSER says so.
+DB_APP_ROLE = os.environ.get("DB_APP_ROLE", "workflows_app")
+DB_PLATFORM_ROLE = os.environ.get("DB_PLATFORM_ROLE", "workflows_platform")
+DB_ALLOW_SUPERUSER = env_bool("DB_ALLOW_SUPERUSER", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 TEST_RUNNER = "core.test_runner.PytestRunner"
@@ -197,6 +208,10 @@ CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish either works 
 # Automated steps: retries back off as base * 2**attempt seconds, at most RETRY_MAX_DELAY.
 WORKFLOWS_RETRY_BASE_SECONDS = float(os.environ.get("WORKFLOWS_RETRY_BASE_SECONDS", "2"))
 WORKFLOWS_RETRY_MAX_DELAY = float(os.environ.get("WORKFLOWS_RETRY_MAX_DELAY", "300"))
+# An attempt's lease (at least the action's timeout_s + 5 s): a redelivery waits it out.
+WORKFLOWS_STEP_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_STEP_LEASE_SECONDS", "60"))
+# The relay's sweep re-enqueues a running step with no event or live attempt for this long.
+WORKFLOWS_SWEEP_AFTER_SECONDS = float(os.environ.get("WORKFLOWS_SWEEP_AFTER_SECONDS", "60"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

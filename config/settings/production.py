@@ -1,8 +1,9 @@
 """Production: secrets, hosts and database from the environment, HTTPS behind a proxy.
 
 `manage.py check --deploy --fail-level WARNING` is clean with these settings (CI runs it).
-A missing DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS or DATABASE_URL stops start-up with a message
-naming the variable, rather than falling back to a development value.
+A missing DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or REDIS_URL stops start-up with
+a message naming the variable, rather than falling back to a development value. config.wsgi and
+config.celery use these settings when DJANGO_SETTINGS_MODULE is not set.
 """
 
 import os
@@ -31,6 +32,12 @@ SECRET_KEY = required_env(
 required_env("DJANGO_ALLOWED_HOSTS", "comma-separated host names, e.g. workflows.example.org")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 required_env("DATABASE_URL", "postgres://user:password@host:5432/dbname")
+# Login lockout and throttle counters live in the default cache: per-process memory would give
+# every gunicorn worker its own count, multiplying the limits.
+if not required_env("REDIS_URL", "redis://host:6379/0, shared by every process").startswith(
+    ("redis://", "rediss://", "unix://")
+):
+    raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL")
 # Origins (with scheme) allowed to POST with a CSRF cookie, e.g. https://console.example.org.
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 

@@ -13,6 +13,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         "The test suite runs on PostgreSQL only: set DATABASE_URL to a postgres:// URL"
     )
 
+DEBUG = False  # whatever DJANGO_DEBUG says: no debug pages outside `make run`
+
+# The suite creates and drops its database, so its login is the owner (a superuser on the
+# loopback server); every connection still switches to the application role (core.db_roles).
+DB_ALLOW_SUPERUSER = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WORKFLOWS_RETRY_BASE_SECONDS = 0.0

@@ -19,6 +19,8 @@ class ActionSerializer(serializers.Serializer):
     description = serializers.CharField()
     decisions = serializers.ListField(child=serializers.CharField())
     config_fields = serializers.ListField(child=serializers.CharField())
+    config_required = serializers.ListField(child=serializers.CharField())
+    config_defaults = serializers.DictField()
     form_fields = serializers.ListField(child=serializers.CharField())
 
 
@@ -35,6 +37,8 @@ class ActionListView(APIView):
                 "description": spec.description,
                 "decisions": list(spec.decisions),
                 "config_fields": list(spec.config_serializer().fields),
+                "config_required": spec.config_required(),
+                "config_defaults": spec.config_defaults(),
                 "form_fields": list(spec.form_serializer().fields) if spec.form_serializer else [],
             }
             for spec in registry.all()

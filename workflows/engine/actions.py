@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import Role
-from workflows.engine import handlers
-from workflows.engine.approvers import check_approvers
+from workflows.engine import handlers, templating, webhooks
+from workflows.engine.approvers import DEFAULT_APPROVERS, check_approvers
 from workflows.engine.registry import (
     ActionKind,
     ActionSpec,
@@ -31,6 +33,8 @@ def _known_to_tenant(serializer: serializers.Serializer, attrs: dict[str, Any]) 
 
 
 class ApproversSerializer(StrictSerializer):
+    # The subject's own: a transfer's security group, the tenant's SUPERVISORs otherwise.
+    default = serializers.BooleanField(required=False)
     security_group = serializers.IntegerField(min_value=1, required=False)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     users = serializers.ListField(
@@ -40,14 +44,16 @@ class ApproversSerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if len(attrs) != 1:
             raise serializers.ValidationError(
-                "Give exactly one of 'security_group', 'role' or 'users'."
+                "Give exactly one of 'default', 'security_group', 'role' or 'users'."
             )
-        _known_to_tenant(self, attrs)
+        if attrs.get("default") is False:
+            raise serializers.ValidationError({"default": ["Only true is allowed."]})
+        _known_to_tenant(self, {k: v for k, v in attrs.items() if k != "default"})
         return attrs
 
 
 class ApprovalConfigSerializer(StrictSerializer):
-    approvers = ApproversSerializer()
+    approvers = ApproversSerializer(default=lambda: dict(DEFAULT_APPROVERS))
     rule = serializers.ChoiceField(choices=["any", "all", "quorum"], default="any")
     quorum = serializers.IntegerField(min_value=1, max_value=1000, required=False)
     allow_self_approval = serializers.BooleanField(default=False)
@@ -82,20 +88,42 @@ class EmailRecipientsSerializer(StrictSerializer):
         return attrs
 
 
+DEFAULT_EMAIL_SUBJECT = "{workflow}: {step} ({subject_type} #{subject_id})"
+DEFAULT_EMAIL_BODY = (
+    "Workflow: {workflow}\nStep: {step}\nSubject: {subject_type} #{subject_id}\nRun: {run_id}\n"
+)
+
+
 class SendEmailConfigSerializer(StrictSerializer):
-    to = EmailRecipientsSerializer()
-    subject = serializers.CharField(max_length=200)
-    body = serializers.CharField(max_length=10000)
+    # Defaults that work, so the seed's bare {"name", "order", "action"} step is accepted.
+    to = EmailRecipientsSerializer(default=lambda: {"role": Role.SUPERVISOR.value})
+    subject = serializers.CharField(
+        max_length=templating.SUBJECT_TEMPLATE_MAX, default=DEFAULT_EMAIL_SUBJECT
+    )
+    body = serializers.CharField(
+        max_length=templating.BODY_TEMPLATE_MAX, default=DEFAULT_EMAIL_BODY
+    )
 
 
 class WebhookConfigSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=2000)
+    url = serializers.URLField(max_length=2000)  # no default: no URL is a safe guess
     timeout_s = serializers.IntegerField(min_value=1, max_value=60, default=10)
     max_attempts = serializers.IntegerField(min_value=1, max_value=20, default=5)
 
     def validate_url(self, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https"):
             raise serializers.ValidationError("Only http and https URLs are allowed.")
+        if not parts.hostname:
+            raise serializers.ValidationError("The URL needs a host.")
+        try:
+            parts.port  # noqa: B018  (raises on a port out of range)
+        except ValueError as exc:
+            raise serializers.ValidationError("The URL's port is not valid.") from exc
+        literal = webhooks.literal_address(parts.hostname)
+        allowed = settings.WEBHOOK_ALLOW_PRIVATE
+        if literal is not None and not allowed and not webhooks.is_public(literal):
+            raise serializers.ValidationError("Not a public address.")
         return value
 
 

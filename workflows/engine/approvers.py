@@ -15,6 +15,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F, QuerySet
 
+# An approval step's approvers when its config names none: the subject's own. A subject that
+# has its own (a transfer: its security group) fills them in when its runs are created
+# (`with_default_approvers`); for any other the tenant's SUPERVISORs decide.
+DEFAULT_APPROVERS = {"default": True}
+DEFAULT_ROLE = "SUPERVISOR"
+
 # (tenant_id, value) -> queryset of users
 Resolver = Callable[[int, Any], QuerySet]
 # (tenant_id, value) -> an error message when `value` names what the tenant does not have
@@ -54,6 +60,18 @@ def _users_exist(tenant_id: int, user_ids: list[int]) -> str | None:
     return None
 
 
+def with_default_approvers(config: dict[str, Any], approvers: dict[str, Any]) -> dict[str, Any]:
+    """An approval step's `config` with `approvers` in place of the default ones, if it has
+    those; otherwise `config` as it is."""
+    if (config or {}).get("approvers") == DEFAULT_APPROVERS:
+        return {**config, "approvers": approvers}
+    return config
+
+
+def _by_default(tenant_id: int, value: Any) -> QuerySet:
+    return _by_role(tenant_id, DEFAULT_ROLE)
+
+
 def eligible_users(tenant_id: int, approvers: dict[str, Any]) -> QuerySet | None:
     """Active users of the tenant named by `approvers`; None if its kind is unknown."""
     for kind, value in approvers.items():
@@ -81,5 +99,6 @@ def _eligible_sql(tenant_id: int, approvers: str, vendor: str) -> tuple[str, tup
     return sql, tuple(params)
 
 
+register_approver_resolver("default", _by_default)
 register_approver_resolver("role", _by_role)
 register_approver_resolver("users", _by_users, _users_exist)

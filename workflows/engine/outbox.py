@@ -2,25 +2,42 @@
 
 An event is marked dispatched only after the broker confirmed it, in the transaction that
 holds it locked (SKIP LOCKED, so several relays share the work). A broker outage leaves the
-events waiting; the next relay pass delivers them.
+events waiting; the next relay pass delivers them. The publish right after a request's commit
+tries the broker once, briefly, and leaves the event to the relay when it is down.
+
+The relay also sweeps: a step run `running` with no event waiting, none dispatched lately and
+no attempt in flight (or one whose lease ran out: its worker was lost) gets a new event. A
+lost database connection makes the relay reconnect with capped exponential back-off.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.tenancy import set_db_context
 from workflows.engine import automation
-from workflows.models import OutboxEvent
+from workflows.models import OutboxEvent, StepRun, StepRunStatus
 
 logger = logging.getLogger("workflows.outbox")
+
+# After a request's commit: one short try, no retry, and a broker found down is left alone
+# (by this process) for a few seconds: the relay delivers meanwhile.
+PUBLISH_CONNECT_TIMEOUT = 0.5
+BROKER_DOWN_SECONDS = 5.0
+_broker_down_until: dict[str, float] = {}
+
+# The relay's back-off while the database is unreachable.
+DB_RETRY_FIRST = 0.5
+DB_RETRY_MAX = 30.0
 
 
 def publish(event: OutboxEvent, connection: Any) -> None:
@@ -28,6 +45,8 @@ def publish(event: OutboxEvent, connection: Any) -> None:
 
     execute_step_run.apply_async(
         args=[event.payload["step_run_id"]],
+        # The event's tenant travels with it: a worker needs no cross-tenant lookup.
+        kwargs={"attempts": event.payload.get("attempts"), "tenant_id": event.tenant_id},
         headers={"idempotency_key": event.payload.get("idempotency_key", "")},
         connection=connection,
         queue=settings.CELERY_TASK_DEFAULT_QUEUE,
@@ -35,18 +54,39 @@ def publish(event: OutboxEvent, connection: Any) -> None:
     )
 
 
-def broker_connection() -> Any:
+def broker_connection(*, connect_timeout: float = 3.0) -> Any:
     """A connection to the broker named in settings now (read at call time, not import)."""
     from config.celery import app
 
-    return app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=3)
+    return app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=connect_timeout)
 
 
-def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
-    """Publish due, undispatched events; returns how many were published."""
+def _broker_retry(exc: Exception, interval: float) -> None:
+    logger.warning("outbox: broker connection failed (%s), retry in %.1fs", exc, interval)
+
+
+def relay(
+    *,
+    event_ids: Sequence[int] | None = None,
+    limit: int = 100,
+    fail_fast: bool = False,
+    tenant_id: int | None = None,
+) -> int:
+    """Publish due, undispatched events; returns how many were published.
+
+    `fail_fast` (the publish after a request's commit): one connection attempt with a short
+    timeout and no retry, skipped while this process saw the broker down a moment ago.
+    `tenant_id` (the same caller, in the web process): the events are that tenant's, and the
+    web process's login may not take the platform role."""
+    url = settings.CELERY_BROKER_URL
+    if fail_fast and _broker_down_until.get(url, 0.0) > time.monotonic():
+        return 0  # the broker was down a moment ago: the relay has the event
     published = 0
     with transaction.atomic():
-        set_db_context(bypass=True)  # the relay serves every tenant
+        if tenant_id is None:
+            set_db_context(bypass=True)  # the relay serves every tenant
+        else:
+            set_db_context(tenant_id=tenant_id)
         pending = (
             OutboxEvent.objects.unscoped()
             .select_for_update(skip_locked=True)
@@ -58,13 +98,17 @@ def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
         done: list[int] = []
         events = list(pending[:limit])
         if events:
+            timeout = PUBLISH_CONNECT_TIMEOUT if fail_fast else 3.0
             try:
-                with broker_connection() as connection:
-                    connection.ensure_connection(max_retries=1)
+                with broker_connection(connect_timeout=timeout) as conn:
+                    conn.ensure_connection(max_retries=0 if fail_fast else 1, errback=_broker_retry)
                     for event in events:
-                        publish(event, connection)
+                        publish(event, conn)
                         done.append(event.pk)
+                _broker_down_until.pop(url, None)
             except Exception as exc:  # noqa: BLE001  (broker down: the rest waits)
+                if fail_fast:
+                    _broker_down_until[url] = time.monotonic() + BROKER_DOWN_SECONDS
                 waiting = [e.pk for e in events if e.pk not in done]
                 OutboxEvent.objects.filter(pk__in=waiting).update(
                     publish_attempts=F("publish_attempts") + 1
@@ -80,12 +124,124 @@ def relay(*, event_ids: Sequence[int] | None = None, limit: int = 100) -> int:
     return published
 
 
-def execute_in_process(event_id: int) -> None:
-    """No broker (the embedded default): run the step here, retries included, in order."""
+def sweep(*, limit: int = 100) -> int:
+    """Give an event to every step run left `running` with nothing that will move it.
+
+    Such a step run has no undispatched event, no event dispatched within
+    WORKFLOWS_SWEEP_AFTER_SECONDS (its message may still be queued) and no attempt in flight
+    (`claimed_until` unset and started a while ago, or the lease ran out). A duplicate is
+    harmless: the claim lets one message make the attempt. Returns how many were re-enqueued."""
+    now = timezone.now()
+    quiet_since = now - timedelta(seconds=float(settings.WORKFLOWS_SWEEP_AFTER_SECONDS))
+    enqueued: list[int] = []
+    with transaction.atomic():
+        set_db_context(bypass=True)  # cross-tenant platform work, as the relay
+        candidates = list(
+            StepRun.objects.unscoped()
+            .select_for_update(of=("self",), skip_locked=True)
+            .filter(status=StepRunStatus.RUNNING)
+            .filter(
+                Q(claimed_until__isnull=True, started_at__lt=quiet_since) | Q(claimed_until__lt=now)
+            )
+            .order_by("id")[:limit]
+        )
+        if not candidates:
+            return 0
+        ids = [s.pk for s in candidates]
+        # Undispatched events are few (a partial index); look at dispatched ones only for the
+        # step runs that have none.
+        busy = set(
+            OutboxEvent.objects.unscoped()
+            .filter(
+                topic=automation.TOPIC_EXECUTE,
+                dispatched_at__isnull=True,
+                payload__step_run_id__in=ids,
+            )
+            .values_list("payload__step_run_id", flat=True)
+        )
+        rest = [i for i in ids if i not in busy]
+        if rest:
+            busy |= set(
+                OutboxEvent.objects.unscoped()
+                .filter(
+                    topic=automation.TOPIC_EXECUTE,
+                    dispatched_at__gte=quiet_since,
+                    payload__step_run_id__in=rest,
+                )
+                .values_list("payload__step_run_id", flat=True)
+            )
+        for step_run in candidates:
+            if step_run.pk in busy:
+                continue
+            automation.write_event(step_run)  # the relay's next pass publishes it
+            enqueued.append(step_run.pk)
+    if enqueued:
+        logger.warning(
+            "outbox sweep: %s running step run(s) had nothing to move them, re-enqueued: %s",
+            len(enqueued),
+            enqueued,
+        )
+    return len(enqueued)
+
+
+def run_relay(
+    *,
+    interval: float = 1.0,
+    sweep_every: float = 30.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
+    """The relay loop: sweep at start and every `sweep_every` seconds, relay, and on a lost
+    database reconnect with capped exponential back-off (each retry logged)."""
+    sleep = sleep or _sleep
+    failures = 0
+    next_sweep = 0.0
+    while not should_stop():
+        try:
+            if time.monotonic() >= next_sweep:
+                sweep()
+                next_sweep = time.monotonic() + sweep_every
+            count = relay()
+        except Exception as exc:  # noqa: BLE001  (the relay must outlive any one pass)
+            failures += 1
+            delay = min(DB_RETRY_FIRST * 2 ** (failures - 1), DB_RETRY_MAX)
+            if isinstance(exc, automation.DB_ERRORS):
+                logger.warning(
+                    "outbox relay: database unavailable (%s); reconnect attempt %s in %.1fs",
+                    str(exc).strip() or type(exc).__name__,
+                    failures,
+                    delay,
+                )
+            else:
+                logger.exception("outbox relay: pass failed; retry %s in %.1fs", failures, delay)
+            _drop_connection()
+            sleep(delay)
+            continue
+        if failures:
+            logger.warning("outbox relay: database back after %s retries", failures)
+            failures = 0
+        if count == 0:
+            sleep(interval)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _drop_connection() -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001  (it is gone already)
+        logger.debug("closing a broken database connection failed", exc_info=True)
+
+
+def execute_in_process(event_id: int, tenant_id: int) -> None:
+    """No broker (the embedded default): run the step here, retries included, in order, as
+    the event's tenant (this is the web process)."""
     step_run_id: int | None = None
     while True:
         with transaction.atomic():
-            set_db_context(bypass=True)
+            set_db_context(tenant_id=tenant_id)
             event = (
                 OutboxEvent.objects.unscoped()
                 .select_for_update(skip_locked=True)
@@ -96,10 +252,11 @@ def execute_in_process(event_id: int) -> None:
                 return
             OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
             step_run_id = event.payload["step_run_id"]
+            expected = event.payload.get("attempts")
         automation.sleep((event.available_at - timezone.now()).total_seconds())
-        automation.execute_step(step_run_id)
+        automation.execute_step(step_run_id, expected_attempts=expected, tenant_id=tenant_id)
         with transaction.atomic():
-            set_db_context(bypass=True)
+            set_db_context(tenant_id=tenant_id)
             retry = _next_retry(step_run_id)
         if retry is None:
             return

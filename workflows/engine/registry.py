@@ -56,6 +56,19 @@ class ActionSpec:
     def is_human(self) -> bool:
         return self.kind == ActionKind.HUMAN
 
+    def config_defaults(self) -> dict[str, Any]:
+        """What a config that leaves a key out gets (a step with no config gets all of it)."""
+        out: dict[str, Any] = {}
+        for name, field_ in self.config_serializer().fields.items():
+            default = field_.default
+            if default is not serializers.empty:
+                out[name] = default() if callable(default) else default
+        return out
+
+    def config_required(self) -> list[str]:
+        """Keys with no default: a config without one is a 400 naming it."""
+        return [n for n, f in self.config_serializer().fields.items() if f.required]
+
 
 class ActionRegistry:
     def __init__(self) -> None:

@@ -3,9 +3,21 @@
 Everything here runs inside the caller's transaction (services open it, durable at the
 boundary) and appends to a TransitionLog that the caller flushes once.
 
-Lock order: a human task before its run's subject (transfer, case); several rows in pk order.
+Lock order, for every operation that locks or writes more than one of these rows:
+
+    human task -> step run -> run -> later runs of its chain -> the subject (transfer, case)
+
+with several rows of one kind in pk order. A decision locks the task (`store.lock_task`,
+which also locks the voter's ballot) and then writes the step run, the run, the next run and
+the subject; a worker locks its step run and then writes the run onwards; a cancel locks the
+runs' pending tasks, then their active step runs, then the runs (`runs_lock`) before it
+writes anything, and the subject last. Taking them the other way round (the run first, as
+cancel used to) deadlocks with a decision. A deadlock PostgreSQL still detects is retried
+once at the service boundary and is otherwise a 409 (`core.db.retry_on_deadlock`).
+
 A task is locked for every decision, and a run only advances under the lock of its one open
-task, so two completions of one run cannot both start the next step or the next run.
+task (or of its running automated step), so two completions of one run cannot both start the
+next step or the next run.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role
@@ -483,29 +496,69 @@ def _complete_form(
 # --- cancelling ----------------------------------------------------------------------------
 
 
+_ACTIVE_STEPS = (StepRunStatus.WAITING, StepRunStatus.RUNNING)
+_LOCK_ATTEMPTS = 5
+
+
+class _Moved(Exception):
+    """A run advanced between the locks of its tasks and its own: lock again."""
+
+
+def runs_lock(tenant_id: int, **run_filter: Any) -> list[WorkflowRun]:
+    """Lock the runs matching `run_filter`, after their pending tasks and their waiting or
+    running step runs (the lock order above), in pk order; the runs, locked.
+
+    A decision may finish a task and open the next between the first lock and the run's: the
+    new task would then be locked after its run, against the order. So once the runs are
+    locked (nothing can advance them any more), what is pending is read again, and if it is
+    not what was locked, everything locked here is released (savepoint) and locked again."""
+    runs = WorkflowRun.objects.for_tenant(tenant_id).filter(**run_filter)
+    run_ids = runs.values("pk")
+    tasks = HumanTask.objects.for_tenant(tenant_id).filter(status=TaskStatus.PENDING)
+    steps = StepRun.objects.for_tenant(tenant_id).filter(status__in=_ACTIVE_STEPS)
+    for _ in range(_LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                locked_tasks = set(
+                    tasks.filter(run__in=run_ids)
+                    .select_for_update()
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                locked_steps = set(
+                    steps.filter(run__in=run_ids)
+                    .select_for_update()
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                locked = list(runs.select_for_update().order_by("pk"))
+                ids = [run.pk for run in locked]
+                if set(tasks.filter(run__in=ids).values_list("pk", flat=True)) <= locked_tasks and (
+                    set(steps.filter(run__in=ids).values_list("pk", flat=True)) <= locked_steps
+                ):
+                    return locked
+                raise _Moved
+        except _Moved:
+            continue
+    raise Conflict("This run kept changing while it was being locked; try again.", "busy")
+
+
 def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) -> None:
-    """Cancel running runs (their open tasks and steps too); not-started runs stay so."""
+    """Cancel running runs (their open tasks and steps too), locked by `runs_lock`. The
+    subject hears of each (`on_run_finished`): a transfer's chain is cancelled with it."""
     log.sync()
     for run in runs:
         if run.status != RunStatus.RUNNING:
             continue
         for task in (
-            HumanTask.objects.select_for_update()
-            .filter(
-                tenant_id=run.tenant_id,
-                subject_type=run.subject_type,
-                subject_id=run.subject_id,
-                status=TaskStatus.PENDING,
-                run=run,
-            )
+            HumanTask.objects.select_for_update()  # locked already by the caller: no wait
+            .filter(tenant_id=run.tenant_id, run=run, status=TaskStatus.PENDING)
             .order_by("pk")
         ):
             _cancel_task(task, log=log)
         for step_run in StepRun.objects.filter(
-            tenant_id=run.tenant_id,
-            run=run,
-            status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING],
-        ):
+            tenant_id=run.tenant_id, run=run, status__in=_ACTIVE_STEPS
+        ).order_by("pk"):
             log.record("step_run", step_run.pk, step_run.status, StepRunStatus.CANCELLED)
             step_run.status, step_run.finished_at = StepRunStatus.CANCELLED, timezone.now()
             step_run.save(update_fields=["status", "finished_at"])
@@ -513,3 +566,7 @@ def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) 
         run.status, run.finished_at = RunStatus.CANCELLED, timezone.now()
         run.save(update_fields=["status", "finished_at"])
         log.record("run", run.pk, previous, RunStatus.CANCELLED)
+        subject = get_subject(run.subject_type)
+        if subject and subject.on_run_finished:
+            subject.on_run_finished(run=run, actor=actor, log=log)
+            log.sync()

@@ -580,11 +580,14 @@ def lock_task(
     status: str = "",
     voter_id: int | None = None,
 ) -> HumanTask | None:
-    """One task with its step run and run, locked (FOR UPDATE OF the task), in one query.
+    """One task with its step run and run, locked (FOR UPDATE of the task, then of the
+    voter's ballot), in one query.
 
     By id, or the oldest task of a subject with the given action and status. Sets
     `task.voter_ballot` to the state of `voter_id`'s ballot: None (has none), "open" or
-    "decided"; ballots change only under this lock, so it holds until the transaction ends.
+    "decided", read after the task's lock was granted (the ballot is locked too, so a
+    request that waited behind the same voter's first one sees that vote); ballots change
+    only under these locks, so it holds until the transaction ends.
 
     Also reads what a decision may move on to, so that it needs no further read: the run's
     next step run (`step_run.next_step`) and the next run of the chain with its first step
@@ -595,7 +598,11 @@ def lock_task(
     else:
         assert subject is not None
         params = [*subject, status, action]
-    rows, _ = execute(_lock_task_sql(task_id is not None), [voter_id, tenant_id, *params])
+    sql = _lock_task_sql(task_id is not None)
+    if is_postgres():
+        rows, _ = execute(sql, [tenant_id, *params, voter_id])
+    else:
+        rows, _ = execute(sql, [voter_id, tenant_id, *params])
     if not rows:
         return None
     row, db = rows[0], connections[DEFAULT_DB_ALIAS]
@@ -628,13 +635,14 @@ def _lock_task_sql(by_id: bool) -> str:
         where = "t.id = %s"
     else:
         where = "t.subject_type = %s AND t.subject_id = %s AND t.status = %s AND t.action = %s"
-    lock = " FOR UPDATE OF t" if connection.features.has_select_for_update_of else ""
     steps, runs = qn(StepRun._meta.db_table), qn(WorkflowRun._meta.db_table)
-    return (
+    ballots = qn(TaskBallot._meta.db_table)
+    select = (
         f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')}, "
         f"{columns(StepRun, 'ns')}, {columns(WorkflowRun, 'nr')}, {columns(StepRun, 'nf')}, "
         "b.id, b.decision IS NULL "
-        f"FROM {qn(HumanTask._meta.db_table)} t "
+    )
+    joins = (
         f"JOIN {steps} s ON s.id = t.step_run_id "
         f"JOIN {runs} r ON r.id = t.run_id "
         f"LEFT JOIN {steps} ns ON ns.tenant_id = s.tenant_id AND ns.run_id = s.run_id "
@@ -643,9 +651,26 @@ def _lock_task_sql(by_id: bool) -> str:
         "AND nr.subject_id = r.subject_id AND nr.sequence = r.sequence + 1 "
         f"LEFT JOIN {steps} nf ON nf.tenant_id = nr.tenant_id AND nf.run_id = nr.id "
         "AND nf.position = 0 "
-        f"LEFT JOIN {qn(TaskBallot._meta.db_table)} b "
-        "ON b.tenant_id = t.tenant_id AND b.task_id = t.id AND b.user_id = %s "
-        f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1{lock}"
+    )
+    voter = "b.tenant_id = t.tenant_id AND b.task_id = t.id AND b.user_id = %s"
+    if not is_postgres():
+        # SQLite: one writer at a time, nothing to lock.
+        return (
+            f"{select}FROM {qn(HumanTask._meta.db_table)} t {joins}"
+            f"LEFT JOIN {ballots} b ON {voter} "
+            f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1"
+        )
+    # The task first (the CTE), then the voter's ballot (the lateral subquery runs for the
+    # locked task row). Locking the ballot is what makes a request that waited for the task
+    # see the ballot as the request before it left it: under READ COMMITTED only locked rows
+    # are read again after a wait, a row merely joined keeps the statement's snapshot.
+    return (
+        f"WITH t AS MATERIALIZED (SELECT {columns(HumanTask, 't')} "
+        f"FROM {qn(HumanTask._meta.db_table)} t "
+        f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1 FOR UPDATE) "
+        f"{select}FROM t {joins}"
+        f"LEFT JOIN LATERAL (SELECT b.id, b.decision FROM {ballots} b WHERE {voter} "
+        "FOR UPDATE) b ON true"
     )
 
 

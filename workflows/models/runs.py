@@ -103,6 +103,10 @@ class StepRun(TenantOwnedModel):
     idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # An automated attempt in flight: claimed (and counted) before the action is called, until
+    # its result is recorded. A redelivery does nothing while the lease holds; an expired lease
+    # means the worker was lost and the sweep re-enqueues the step.
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "position"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from core.db import retry_on_deadlock
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows.engine import runner
@@ -21,6 +22,7 @@ from workflows.models import (
 )
 
 
+@retry_on_deadlock
 def task_decide(
     *,
     tenant: Tenant,
@@ -76,12 +78,15 @@ def run_start_on_subject(
     return run
 
 
+@retry_on_deadlock
 def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) -> WorkflowRun:
+    """Cancel a running run with its open task and step (a transfer's chain: the transfer and
+    its not-started runs too). Locks in the engine's order: task, step run, run."""
     with transaction.atomic():
-        try:
-            run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
-        except WorkflowRun.DoesNotExist as exc:
-            raise NotFound("Not found.") from exc
+        locked = runner.runs_lock(tenant.pk, pk=run_id)
+        if not locked:
+            raise NotFound("Not found.")
+        (run,) = locked
         if run.status != RunStatus.RUNNING:
             raise Conflict(f"Only a running run can be cancelled; this one is {run.status}.")
         log = TransitionLog(tenant.pk, actor, comment)

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Role
 from workflows import services
@@ -58,6 +59,7 @@ def start_worker(queue):
         "CELERY_BROKER_URL": BROKER,
         "CELERY_QUEUE": queue,
         "WEBHOOK_ALLOW_PRIVATE": "1",
+        "WORKFLOWS_STEP_LEASE_SECONDS": "1",  # a step's lease: its timeout_s + 5 s
     }
     return subprocess.Popen(
         [
@@ -73,6 +75,8 @@ def start_worker(queue):
             "1",
             "-Q",
             queue,
+            "-n",  # a node name of its own: another worker on the broker holds the default
+            f"{queue}@%h",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -164,12 +168,15 @@ def test_broker_outage_delays_but_loses_nothing_and_relay_delivers_once(
     assert StepRun.objects.get(run=run, action="webhook").attempts == 1
 
 
-def test_a_worker_killed_mid_task_has_its_task_redelivered(tenant, rabbitmq):
-    """Late acks: the message of a worker killed during the webhook call goes back to the queue;
-    another worker runs the step. The receiver saw the same Idempotency-Key twice."""
+def test_a_worker_killed_mid_task_is_taken_over_once_its_lease_runs_out(tenant, settings, rabbitmq):
+    """Late acks: the message of a worker killed during the webhook call goes back to the queue,
+    but the attempt was claimed and counted before the call: the redelivery does nothing while
+    its lease holds. Once it ran out, the relay's sweep re-enqueues the step and another worker
+    makes attempt 2. The receiver saw the same Idempotency-Key twice."""
+    settings.WORKFLOWS_SWEEP_AFTER_SECONDS = 0
     with WebhookServer([200], delay_s=3.0) as server:
         first = start_worker(rabbitmq)
-        workflow = automated_workflow(tenant, "webhook", {"url": server.url, "timeout_s": 10})
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url, "timeout_s": 4})
         run = start(tenant, workflow)
         try:
             assert server.started.wait(60), "the first worker never called the webhook"
@@ -179,15 +186,28 @@ def test_a_worker_killed_mid_task_has_its_task_redelivered(tenant, rabbitmq):
             if first.poll() is None:
                 first.kill()
         assert run_status(run) == RunStatus.RUNNING
+        step = StepRun.objects.get(run=run)
+        assert step.attempts == 1  # counted before the call
         second = start_worker(rabbitmq)
         try:
+            # The redelivered message finds the lease held and does nothing.
+            assert not wait_for(lambda: run_status(run) != RunStatus.RUNNING, timeout=3)
+            assert wait_for(lambda: step_lease_expired(step), timeout=30)
+            assert outbox.sweep() == 1
+            assert outbox.relay() == 1
             assert wait_for(lambda: run_status(run) == RunStatus.COMPLETED, worker=second), (
                 run.status
             )
         finally:
             stop_worker(second)
-    step = StepRun.objects.get(run=run)
-    assert len(server.requests) >= 1
+    step.refresh_from_db()
+    assert len(server.requests) == 2
     keys = {r["headers"]["Idempotency-Key"] for r in server.requests}
     assert keys == {str(step.idempotency_key)}
-    assert step.attempts == 1  # the killed attempt rolled back with its transaction
+    assert step.attempts == 2  # the killed attempt counts
+    assert step.claimed_until is None
+
+
+def step_lease_expired(step):
+    step.refresh_from_db()
+    return step.claimed_until is not None and step.claimed_until < timezone.now()

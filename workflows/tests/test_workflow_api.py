@@ -186,7 +186,10 @@ BAD_STEPS = [
     ({"name": "s", "order": 0}, "action"),
     ({"name": "s", "order": 0, "action": "check_safety", "config": [1]}, "config"),
     ({"name": "s", "order": 0, "action": "check_safety", "config": {"x": 1}}, "config"),
-    ({"name": "s", "order": 0, "action": "approval", "config": {}}, "config"),
+    (
+        {"name": "s", "order": 0, "action": "approval", "config": {"approvers": {"default": 0}}},
+        "config",
+    ),
     (
         {"name": "s", "order": 0, "action": "approval", "config": {"approvers": {"role": "KING"}}},
         "config",

@@ -1,14 +1,16 @@
-"""`manage.py relay_outbox`: publish outbox events to the broker, forever or `--once`."""
+"""`manage.py relay_outbox`: publish outbox events to the broker, forever or `--once`.
+
+Forever: a lost database connection is retried with back-off (logged), never the end of the
+relay; a sweep re-enqueues step runs left running with nothing to move them."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workflows.engine.outbox import relay
+from workflows.engine.outbox import relay, run_relay, sweep
 
 
 class Command(BaseCommand):
@@ -17,14 +19,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+        parser.add_argument(
+            "--sweep-every", type=float, default=30.0, help="seconds between sweeps"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.CELERY_BROKER_URL:
             raise CommandError("CELERY_BROKER_URL is not set: events already run in-process.")
-        while True:
+        if options["once"]:
+            swept = sweep()
             count = relay()
-            if options["once"]:
-                self.stdout.write(f"published {count} event(s)")
-                return
-            if count == 0:
-                time.sleep(options["interval"])
+            self.stdout.write(f"re-enqueued {swept} step run(s), published {count} event(s)")
+            return
+        run_relay(interval=options["interval"], sweep_every=options["sweep_every"])

@@ -1,0 +1,60 @@
+"""Transactions that may lose a deadlock: retried once, then a 409, never a 500.
+
+The engine takes its row locks in one order (see `workflows/engine/runner.py`), so two of its
+operations should not deadlock. If PostgreSQL still finds one (an operation outside the
+engine, an order not foreseen), it aborts one of the two transactions: that one is run again
+once from the start, on fresh data, and if it loses again the client gets a 409 and may retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+
+from core.errors import Conflict
+
+logger = logging.getLogger("core.db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_deadlock(exc: BaseException) -> bool:
+    """A deadlock PostgreSQL detected (Django wraps psycopg's error; its cause is the original)."""
+    try:
+        from psycopg.errors import DeadlockDetected
+    except ImportError:  # pragma: no cover  (no PostgreSQL driver: no PostgreSQL deadlock)
+        return False
+    return isinstance(exc, DeadlockDetected) or isinstance(exc.__cause__, DeadlockDetected)
+
+
+def retry_on_deadlock(function: F) -> F:
+    """Run `function` again if it loses a deadlock, once; if it loses again, raise `Conflict`.
+
+    For service entry points whose writes are all in their own `transaction.atomic()` (durable,
+    or a savepoint in the request's transaction): leaving it with the error rolled it back,
+    with every lock it took, so running the function again is safe and adds no statement."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in (1, 2):
+            try:
+                return function(*args, **kwargs)
+            except OperationalError as exc:
+                if not is_deadlock(exc):
+                    raise
+                if connections[DEFAULT_DB_ALIAS].needs_rollback:
+                    # An enclosing atomic(savepoint=False) block is broken: nothing to retry in.
+                    raise Conflict(_BUSY, "deadlock") from exc
+                logger.warning("%s lost a deadlock (attempt %s)", function.__qualname__, attempt)
+                if attempt == 2:
+                    raise Conflict(_BUSY, "deadlock") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper  # type: ignore[return-value]
+
+
+_BUSY = "Another request changed the same records at the same moment; try again."
