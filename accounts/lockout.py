@@ -17,12 +17,20 @@ Rules:
   correct one included.
 - A successful login forgets the email's failures. The IP's count is not reset by a success:
   otherwise one valid account would let an attacker wipe their IP's count between guesses.
+- Check and count are one step, so parallel guesses cannot all slip in before the lock: each
+  attempt first *reserves* a slot with an atomic `incr` (after `add`, which starts the window)
+  on the email's and the IP's counters, and only an attempt whose slot is within the limit
+  may check a password. A failed check keeps its slot (it is the failure); a success, and a
+  request that never reached the check (e.g. a 400), give it back. So at most
+  `LOGIN_LOCKOUT_FAILURES` passwords are checked per email and window, however many arrive
+  at once; the others answer 429.
 - Counters live in the default cache: Redis when `REDIS_URL` is set, so every worker process
   shares them; the per-process memory cache otherwise (each process counts on its own).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -86,23 +94,93 @@ def login_check_not_locked(*, email: str, ip: str | None, cache: BaseCache | Non
         raise LoginLocked(wait=remaining)
 
 
-def login_record_failure(*, email: str, ip: str | None, cache: BaseCache | None = None) -> None:
-    """Count one failed login; lock whichever of email and IP reached its limit."""
-    cache = _default_cache(cache)
+class LoginAttempt:
+    """The slots one attempt holds; settled once by `failed()`, `succeeded()` or `release()`."""
+
+    def __init__(self, *, cache: BaseCache, held: list[tuple[str, int, int]], email: str) -> None:
+        self.cache = cache
+        self.held = held  # (subject, limit, count including this attempt)
+        self.email = email
+        self.settled = False
+
+    def failed(self) -> None:
+        """The password was wrong: the slot stays counted; the limit's slot locks."""
+        if self._settle():
+            cooloff = settings.LOGIN_LOCKOUT_COOLOFF_SECONDS
+            for subject, limit, count in self.held:
+                if count >= limit:
+                    self.cache.set(LOCKED_PREFIX + subject, _now() + cooloff, timeout=cooloff)
+                    self.cache.delete(FAILURES_PREFIX + subject)  # after the cool-off, afresh
+
+    def succeeded(self) -> None:
+        """Forget the email's failures; give the IP its slot back (its count stays)."""
+        if self._settle():
+            _release(self.cache, [s for s in self.held if not s[0].startswith("email:")])
+            login_record_success(email=self.email, cache=self.cache)
+
+    def release(self) -> None:
+        """No password was checked (bad request, server error): nothing is counted."""
+        if self._settle():
+            _release(self.cache, self.held)
+
+    def _settle(self) -> bool:
+        first, self.settled = not self.settled, True
+        return first
+
+
+def _release(cache: BaseCache, held: list[tuple[str, int, int]]) -> None:
+    for subject, _limit, _count in held:
+        # ValueError: the window ended (or a lock reset it) meanwhile; nothing to give back.
+        with contextlib.suppress(ValueError):
+            if cache.decr(FAILURES_PREFIX + subject) < 0:
+                # Redis's incr after a key expired creates it without expiry: drop it.
+                cache.delete(FAILURES_PREFIX + subject)
+
+
+def _reserve(cache: BaseCache, subject: str) -> int:
+    """Atomically take the next slot of `subject`'s window and return its number (1-based)."""
+    key = FAILURES_PREFIX + subject
     window = settings.LOGIN_LOCKOUT_WINDOW_SECONDS
-    cooloff = settings.LOGIN_LOCKOUT_COOLOFF_SECONDS
-    for subject, limit in _subjects(email=email, ip=ip):
-        failures_key = FAILURES_PREFIX + subject
-        # add() starts the window only for the first failure; incr() is atomic in Redis.
-        cache.add(failures_key, 0, timeout=window)
+    for _attempt in range(3):
+        cache.add(key, 0, timeout=window)  # starts the window only for the first attempt
         try:
-            failures = cache.incr(failures_key)
-        except ValueError:  # the window expired between add() and incr()
-            cache.set(failures_key, 1, timeout=window)
-            failures = 1
-        if failures >= limit:
-            cache.set(LOCKED_PREFIX + subject, _now() + cooloff, timeout=cooloff)
-            cache.delete(failures_key)  # after the cool-off, a fresh count
+            count = cache.incr(key)
+        except ValueError:  # the window expired between add() and incr(): start it again
+            continue
+        if count == 1:
+            # The window's first attempt: make sure the key expires even if it vanished between
+            # the backend's existence check and its increment (which then creates it bare).
+            cache.touch(key, timeout=window)
+        return count
+    raise RuntimeError("login lockout counter could not be incremented")  # pragma: no cover
+
+
+def login_attempt_begin(
+    *, email: str, ip: str | None, cache: BaseCache | None = None
+) -> LoginAttempt:
+    """Reserve a password check for `email` from `ip`, or raise `LoginLocked`.
+
+    Locked, or every slot of the window already taken by attempts (finished or still
+    running): 429 without a password check.
+    """
+    cache = _default_cache(cache)
+    login_check_not_locked(email=email, ip=ip, cache=cache)
+    held: list[tuple[str, int, int]] = []
+    for subject, limit in _subjects(email=email, ip=ip):
+        count = _reserve(cache, subject)
+        held.append((subject, limit, count))
+        if count > limit:
+            _release(cache, held)
+            # The attempts holding the slots decide whether a lock follows; until then, wait.
+            raise LoginLocked(wait=max(login_lock_remaining(email=email, ip=ip, cache=cache), 1))
+    return LoginAttempt(cache=cache, held=held, email=email)
+
+
+def login_record_failure(*, email: str, ip: str | None, cache: BaseCache | None = None) -> None:
+    """Count one failed login at once (an attempt that was never reserved)."""
+    cache = _default_cache(cache)
+    held = [(s, limit, _reserve(cache, s)) for s, limit in _subjects(email=email, ip=ip)]
+    LoginAttempt(cache=cache, held=held, email=email).failed()
 
 
 def login_record_success(*, email: str, cache: BaseCache | None = None) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 
 from accounts.models import Role, User
@@ -20,6 +21,12 @@ def _check_password(password: str, user: User | None = None) -> None:
         raise ValidationFailed(
             " ".join(exc.messages), "password_invalid", field="password"
         ) from exc
+
+
+def _email_refused() -> ValidationFailed:
+    """A taken email (in any tenant) answers exactly like a malformed one: DRF's EmailField
+    message, so the answer never says that an address has an account somewhere."""
+    return ValidationFailed(str(EmailValidator.message), "invalid", field="email")
 
 
 def user_create(
@@ -50,9 +57,7 @@ def user_create(
                 is_staff=is_staff,
             )
     except IntegrityError as exc:
-        raise ValidationFailed(
-            "A user with this email already exists.", "unique", field="email"
-        ) from exc
+        raise _email_refused() from exc
 
 
 def user_update(*, tenant: Tenant, user: User, data: dict[str, Any], actor: User) -> User:
@@ -74,9 +79,7 @@ def user_update(*, tenant: Tenant, user: User, data: dict[str, Any], actor: User
                 user.set_password(password)
             user.save()
     except IntegrityError as exc:
-        raise ValidationFailed(
-            "A user with this email already exists.", "unique", field="email"
-        ) from exc
+        raise _email_refused() from exc
     return user
 
 

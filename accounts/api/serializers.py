@@ -61,6 +61,10 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
         return data
 
 
+class TokenRefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
 class LogoutInputSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 

@@ -1,11 +1,16 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from accounts.api.views import LogoutView, MeView, TenantUserViewSet, TokenObtainView
+from accounts.api.views import (
+    LogoutView,
+    MeView,
+    RotatingTokenRefreshView,
+    TenantUserViewSet,
+    TokenObtainView,
+)
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/refresh/", RotatingTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/me/", MeView.as_view(), name="me"),
     path(

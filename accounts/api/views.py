@@ -12,18 +12,18 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import lockout, selectors, services
+from accounts import lockout, selectors, services, tokens
 from accounts.api.serializers import (
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
     MeSerializer,
     TokenPairSerializer,
+    TokenRefreshInputSerializer,
     UserCreateInputSerializer,
     UserSerializer,
     UserUpdateInputSerializer,
@@ -31,6 +31,7 @@ from accounts.api.serializers import (
 from accounts.models import Role
 from core.api.views import TenantScopedMixin
 from core.errors import ValidationFailed
+from core.proxies import AnonRateThrottle, ScopedRateThrottle, client_ip
 
 
 class TokenObtainView(TokenObtainPairView):
@@ -38,8 +39,9 @@ class TokenObtainView(TokenObtainPairView):
 
     Every failure (unknown email, wrong password, inactive user or tenant) is one 401 body; a
     locked email or client IP is one 429 body with `Retry-After`, whether the email exists or
-    not and whether the password is right or not (see `accounts.lockout`). The stricter
-    `login` throttle scope applies on top of the anonymous rate.
+    not and whether the password is right or not (see `accounts.lockout`; the client IP is
+    `core.proxies.client_ip`). The stricter `login` throttle scope applies on top of the
+    anonymous rate.
     """
 
     serializer_class = EmailTokenObtainSerializer
@@ -56,17 +58,40 @@ class TokenObtainView(TokenObtainPairView):
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
         email = lockout.normalize_email(data.get("email"))
-        # The same client identity as DRF's throttles: REMOTE_ADDR, or X-Forwarded-For as
-        # far as NUM_PROXIES trusted proxies vouch for it.
-        ip = BaseThrottle().get_ident(request)
-        lockout.login_check_not_locked(email=email, ip=ip)
+        attempt = lockout.login_attempt_begin(email=email, ip=client_ip(request))
         try:
             response = super().post(request, *args, **kwargs)
         except AuthenticationFailed:
-            lockout.login_record_failure(email=email, ip=ip)
+            attempt.failed()
             raise
-        lockout.login_record_success(email=email)
+        except BaseException:
+            attempt.release()  # a 400 (or worse) checked no password
+            raise
+        attempt.succeeded()
         return response
+
+
+class RotatingTokenRefreshView(TokenRefreshView):
+    """`POST /api/auth/token/refresh/` with `{"refresh"}` -> a new pair; the old one is spent.
+
+    401 for a spent, expired or forged token, an inactive user or tenant, or a token older than
+    the user's password (see `accounts.tokens`).
+    """
+
+    serializer_class = TokenRefreshInputSerializer
+
+    @extend_schema(
+        request=TokenRefreshInputSerializer,
+        responses={200: TokenPairSerializer, 401: OpenApiResponse(description="Not usable.")},
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        data = TokenRefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            pair = tokens.refresh_rotate(data.validated_data["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        return Response(pair)
 
 
 class LogoutView(APIView):

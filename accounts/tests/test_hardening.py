@@ -242,7 +242,7 @@ def test_throttle_and_lockout_settings_defaults_and_environment_overrides():
         "import json, config.settings.base as s; print(json.dumps({"
         "'rates': s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'],"
         "'classes': s.REST_FRAMEWORK['DEFAULT_THROTTLE_CLASSES'],"
-        "'proxies': s.REST_FRAMEWORK['NUM_PROXIES'],"
+        "'proxies': s.TRUSTED_PROXIES,"
         "'lockout': [s.LOGIN_LOCKOUT_FAILURES, s.LOGIN_LOCKOUT_IP_FAILURES,"
         " s.LOGIN_LOCKOUT_WINDOW_SECONDS, s.LOGIN_LOCKOUT_COOLOFF_SECONDS]}))"
     )
@@ -250,7 +250,7 @@ def test_throttle_and_lockout_settings_defaults_and_environment_overrides():
         "THROTTLE_ANON_RATE",
         "THROTTLE_USER_RATE",
         "THROTTLE_LOGIN_RATE",
-        "NUM_PROXIES",
+        "TRUSTED_PROXIES",
         "LOGIN_LOCKOUT_FAILURES",
         "LOGIN_LOCKOUT_IP_FAILURES",
         "LOGIN_LOCKOUT_WINDOW_SECONDS",
@@ -273,24 +273,24 @@ def test_throttle_and_lockout_settings_defaults_and_environment_overrides():
     assert defaults == {
         "rates": {"anon": "120/minute", "user": "1200/minute", "login": "20/minute"},
         "classes": [
-            "rest_framework.throttling.AnonRateThrottle",
-            "rest_framework.throttling.UserRateThrottle",
+            "core.proxies.AnonRateThrottle",
+            "core.proxies.UserRateThrottle",
         ],
-        "proxies": 0,
+        "proxies": [],
         "lockout": [5, 20, 900, 900],
     }
     overridden = settings_with(
         THROTTLE_ANON_RATE="7/minute",
         THROTTLE_USER_RATE="8/minute",
         THROTTLE_LOGIN_RATE="3/hour",
-        NUM_PROXIES="2",
+        TRUSTED_PROXIES="10.0.0.5, 10.1.0.0/24",
         LOGIN_LOCKOUT_FAILURES="4",
         LOGIN_LOCKOUT_IP_FAILURES="9",
         LOGIN_LOCKOUT_WINDOW_SECONDS="60",
         LOGIN_LOCKOUT_COOLOFF_SECONDS="120",
     )
     assert overridden["rates"] == {"anon": "7/minute", "user": "8/minute", "login": "3/hour"}
-    assert overridden["proxies"] == 2
+    assert overridden["proxies"] == ["10.0.0.5", "10.1.0.0/24"]
     assert overridden["lockout"] == [4, 9, 60, 120]
 
 

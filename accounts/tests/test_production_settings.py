@@ -26,7 +26,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org,https://example.org",
     }
     env.pop("DJANGO_DEBUG", None)
-    env.pop("NUM_PROXIES", None)
+    env.pop("TRUSTED_PROXIES", None)
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
@@ -83,7 +83,7 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "hosts": settings.ALLOWED_HOSTS,
     "csrf_origins": settings.CSRF_TRUSTED_ORIGINS,
-    "num_proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "trusted_proxies": settings.TRUSTED_PROXIES,
     "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
     "cache": settings.CACHES["default"]["BACKEND"],
 }))
@@ -97,7 +97,7 @@ def test_production_takes_hosts_and_origins_from_env_and_forces_debug_off():
         "debug": False,
         "hosts": ["example.org"],
         "csrf_origins": ["https://console.example.org", "https://example.org"],
-        "num_proxies": 1,
+        "trusted_proxies": [],
         "secure_cookies": [True, True],
         "cache": "django.core.cache.backends.redis.RedisCache",
     }
@@ -110,7 +110,8 @@ django.setup()
 from django.test import Client
 client = Client(HTTP_HOST="example.org")
 plain = client.get("/api/auth/me/")
-tls = client.get("/api/auth/me/", HTTP_X_FORWARDED_PROTO="https")
+tls = client.get("/api/auth/me/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="10.9.0.2")
+forged = client.get("/api/auth/me/", HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="203.0.113.9")
 probe = client.get("/healthz")
 print(json.dumps({
     "plain": [plain.status_code, plain.headers.get("Location")],
@@ -119,12 +120,13 @@ print(json.dumps({
         "Strict-Transport-Security", "X-Content-Type-Options", "Referrer-Policy",
         "X-Frame-Options", "Cross-Origin-Opener-Policy")},
     "probe": probe.status_code,
+    "forged": [forged.status_code, forged.headers.get("Location")],
 }))
 """
 
 
 def test_production_redirects_to_https_and_sends_security_headers():
-    result = run(["-c", HEADERS_PROBE], production_env())
+    result = run(["-c", HEADERS_PROBE], production_env(TRUSTED_PROXIES="10.9.0.0/24"))
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["plain"] == [301, "https://example.org/api/auth/me/"]
@@ -138,3 +140,5 @@ def test_production_redirects_to_https_and_sends_security_headers():
     }
     # Liveness probes speak plain HTTP from inside the network: no redirect.
     assert seen["probe"] == 200
+    # X-Forwarded-Proto from an address that is not a trusted proxy is stripped: still plain.
+    assert seen["forged"] == [301, "https://example.org/api/auth/me/"]

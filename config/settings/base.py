@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.proxies.TrustedProxyMiddleware",  # first: nothing may read a forged X-Forwarded-*
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,18 +130,23 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # Counted in the default cache: shared across processes when REDIS_URL is set.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.proxies.AnonRateThrottle",
+        "core.proxies.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON_RATE", "120/minute"),
         "user": os.environ.get("THROTTLE_USER_RATE", "1200/minute"),
         "login": os.environ.get("THROTTLE_LOGIN_RATE", "20/minute"),
     },
-    # Client IP for throttles and login lockout: 0 trusts REMOTE_ADDR only (X-Forwarded-For
-    # can be forged); behind N reverse proxies that append to X-Forwarded-For, set N.
-    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
+    # The client IP comes from core.proxies.client_ip (TRUSTED_PROXIES below); 0 keeps any
+    # stock DRF throttle on REMOTE_ADDR rather than DRF's default of trusting X-Forwarded-For.
+    "NUM_PROXIES": 0,
 }
+
+# Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDRs, e.g.
+# "10.0.0.5,10.1.0.0/24"). Empty: no forwarded header is trusted; from any other address they
+# are stripped (core.proxies.TrustedProxyMiddleware).
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
 
 # Login lockout (accounts.lockout): per email and per client IP, counted in the default cache.
 LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
@@ -156,6 +162,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Every token carries a digest of the password hash: a new password voids older tokens
+    # (checked by accounts.tokens on every request and refresh).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -59,9 +59,10 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 
-# Behind the proxy REMOTE_ADDR is the proxy: throttles and login lockout take the client from
-# X-Forwarded-For, trusting as many hops as there are proxies (NUM_PROXIES, default 1).
-REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "1"))}
+# Behind the proxy REMOTE_ADDR is the proxy: set TRUSTED_PROXIES to its address(es) so
+# throttles, lockout and X-Forwarded-Proto see the client (base.py; empty trusts no header).
+# NUM_PROXIES no longer says how far X-Forwarded-For is believed: TRUSTED_PROXIES does.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": 0}
 
 # drf-spectacular would build the whole OpenAPI schema inside `check --deploy` and report its
 # documentation warnings there; schema quality is checked by `make schema`, not at deploy time.

@@ -126,7 +126,11 @@ def test_audit_log_api_filters_and_scopes(
         == 0
     )
     everything = admin_client.get(url, {"page_size": 200}).json()["results"]
-    assert {e["object_type"] for e in everything} == {"workflows.workflow", "workflows.step"}
+    assert {e["object_type"] for e in everything} == {
+        "accounts.user",
+        "workflows.workflow",
+        "workflows.step",
+    }
     assert admin_client.get(url, {"object_type": "nope.nope"}).status_code == 400
     assert admin_client.get(url, {"object_id": "x"}).status_code == 400
     assert client_for(make_user(Role.SUPERVISOR)).get(url).status_code == 200

@@ -1,0 +1,163 @@
+"""Races with real threads, each on its own database connection (PostgreSQL).
+
+Ten refreshes of one token at once: exactly one new pair. Twelve wrong passwords for one email
+at once: no more password checks than the lockout allows, in the per-process memory cache and
+in the shared Redis cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from tests.factories import PASSWORD, TenantFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def race(count: int, call) -> list:
+    """Run `call(i)` in `count` threads released together; return what each returned."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call(index)
+        except Exception as exc:  # surfaced by the callers' assertions, not swallowed
+            results[index] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(not thread.is_alive() for thread in threads)
+    return results
+
+
+@pytest.fixture
+def user():
+    return UserFactory(tenant=TenantFactory(), role=Role.AGENT)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_ten_simultaneous_refreshes_of_one_token_give_exactly_one_pair(user, round_):
+    pair = (
+        APIClient()
+        .post("/api/auth/token/", {"email": user.email, "password": PASSWORD}, format="json")
+        .json()
+    )
+
+    def refresh(_index: int):
+        response = APIClient().post(
+            "/api/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+        )
+        return response.status_code, response.json()
+
+    results = race(10, refresh)
+
+    statuses = sorted(status for status, _body in results)
+    assert statuses == [200] + [401] * 9, results
+    (winner,) = [body for status, body in results if status == 200]
+    # The one new refresh token works once more; the spent one never again.
+    again = APIClient().post(
+        "/api/auth/token/refresh/", {"refresh": winner["refresh"]}, format="json"
+    )
+    assert again.status_code == 200
+
+
+@pytest.fixture
+def counted_password_checks(monkeypatch):
+    """Counts User.check_password calls; each takes a moment so the attempts overlap."""
+    calls = {"n": 0}
+    lock = threading.Lock()
+    original = User.check_password
+
+    def check_password(self, raw_password):
+        with lock:
+            calls["n"] += 1
+        time.sleep(0.05)  # widen the window the attempts race in (no timing is asserted)
+        return original(self, raw_password)
+
+    monkeypatch.setattr(User, "check_password", check_password)
+    return calls
+
+
+def twelve_wrong_passwords(user, settings) -> list[int]:
+    settings.LOGIN_LOCKOUT_FAILURES = 5
+    settings.LOGIN_LOCKOUT_IP_FAILURES = 1000
+    settings.LOGIN_LOCKOUT_WINDOW_SECONDS = 900
+    settings.LOGIN_LOCKOUT_COOLOFF_SECONDS = 600
+
+    def guess(index: int) -> int:
+        return (
+            APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}")
+            .post(
+                "/api/auth/token/",
+                {"email": user.email, "password": f"Wrong-Guess-{index}!"},
+                format="json",
+            )
+            .status_code
+        )
+
+    return race(12, guess)
+
+
+def assert_at_most_five_checks(statuses: list[int], checks: int) -> None:
+    assert sorted(set(statuses)) == [401, 429], statuses
+    assert statuses.count(401) == checks  # every checked password was wrong
+    assert checks <= 5
+    assert statuses.count(429) == 12 - checks
+
+
+def test_twelve_parallel_wrong_passwords_check_at_most_five_in_memory(
+    user, settings, counted_password_checks
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"race-{uuid.uuid4().hex}",
+        }
+    }
+    statuses = twelve_wrong_passwords(user, settings)
+    assert_at_most_five_checks(statuses, counted_password_checks["n"])
+
+
+def test_twelve_parallel_wrong_passwords_check_at_most_five_in_redis(
+    user, settings, counted_password_checks
+):
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not answering at {REDIS_URL} (required under CI): {exc}")
+        pytest.skip(f"Redis is not answering at {REDIS_URL}: {exc}")
+    prefix = f"test-lockout-race-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    try:
+        statuses = twelve_wrong_passwords(user, settings)
+        assert_at_most_five_checks(statuses, counted_password_checks["n"])
+        assert client.keys(f"{prefix}:*")  # the counters really were in Redis
+    finally:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+        client.close()
