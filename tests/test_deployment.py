@@ -270,6 +270,8 @@ def settings_env(module: str, var_dir: Path, **extra: str) -> dict[str, str]:
             DJANGO_ALLOWED_HOSTS="example.org",
             DATABASE_URL="postgres://app@db.invalid:5432/workflows",
             REDIS_URL="redis://127.0.0.1:6379/15",
+            # The test client's REMOTE_ADDR stands for the TLS proxy that sets the header.
+            TRUSTED_PROXIES="127.0.0.1",
         )
     return env
 
