@@ -191,6 +191,7 @@ class TransferDetailView(TenantScopedMixin, APIView):
 
 class _TransferCommandView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
+    path_model = Transfer
     input_serializer: Any = TransferApproveInputSerializer
 
     def act(self, request: Request, pk: int, comment: str) -> str:
