@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
@@ -48,13 +49,14 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.conf import settings
-
+        # Imported here: this module is loaded by LOGGING, before the apps (and DRF) are ready.
         from core.api.exceptions import request_refused
 
         length = request.META.get("CONTENT_LENGTH") or ""
-        if length.isascii() and length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
-            return request_refused(request, RequestDataTooBig())
+        if length.isascii() and length.isdigit():
+            limit = settings.API_MAX_BODY_BYTES
+            if len(length) > len(str(limit)) or int(length) > limit:
+                return request_refused(request, RequestDataTooBig())
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -399,3 +399,11 @@ def test_too_many_query_parameters_is_a_400_not_a_500(world, client_for):
     response = client_for(world.admin).get(f"/api/cases/?{query}")
     assert response.status_code == 400, response.content[:300]
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize("length", ["9" * 5000, str(2 * MIB), "1" + "0" * 30])
+def test_a_huge_content_length_is_a_413_before_anything_is_read(world, client_for, length):
+    response = client_for(world.admin).generic(
+        "POST", "/api/cases/", b"{}", content_type="application/json", CONTENT_LENGTH=length
+    )
+    assert response.status_code == 413, response.content[:300]
