@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -24,6 +25,8 @@ from core.errors import Conflict, Unprocessable, ValidationFailed
 from core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# Stored as text: PostgreSQL refuses NUL, and no other control character belongs in a key.
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 STALE_AFTER = timedelta(minutes=5)  # an in-flight claim older than this was a crashed request
 
 
@@ -63,8 +66,11 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get(HEADER)
         if key is None or request.user.tenant_id is None:
             return method(self, request, *args, **kwargs)
-        if not key.strip() or len(key) > 255:
-            raise ValidationFailed("Must be 1 to 255 characters.", field=HEADER)
+        if not _VALID_KEY.fullmatch(key) or not key.strip():
+            raise ValidationFailed(
+                "Must be 1 to 255 printable ASCII characters (no control characters).",
+                field=HEADER,
+            )
         digest = _request_hash(request)
         record, claimed = _claim(request, key, digest)
         if not claimed:

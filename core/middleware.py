@@ -8,6 +8,8 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -35,3 +37,33 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class RequestGuardMiddleware:
+    """What no view should have to handle: a body over `API_MAX_BODY_BYTES` is a 413 before
+    anything reads it (whatever its content type, login included), and a lost database
+    connection or a request Django refuses, raised outside DRF's handler (the request's
+    transaction, a plain view), is a 503 with `Retry-After` or a 400, not a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Imported here: this module is loaded by LOGGING, before the apps (and DRF) are ready.
+        from core.api.exceptions import request_refused
+
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length.isascii() and length.isdigit():
+            limit = settings.API_MAX_BODY_BYTES
+            if len(length) > len(str(limit)) or int(length) > limit:
+                return request_refused(request, RequestDataTooBig())
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from core.api.exceptions import database_unavailable, is_connection_failure, request_refused
+
+        if is_connection_failure(exception):
+            return database_unavailable(request, exception)
+        if isinstance(exception, SuspiciousOperation):
+            return request_refused(request, exception)
+        return None

@@ -780,3 +780,116 @@ def test_tenant_a_cannot_reach_tenant_b(world, client_for, route, method, label,
             f"  tenant B: {answer.status} {answer.text}\n  missing:  {ghost.status} {ghost.text}"
         )
         assert snapshot(world.b.tenant) == before, f"{where} (missing ids) changed tenant B's rows"
+
+
+# ---------------------------------------------------------------------------------------------
+# Invalid bodies: another tenant's object is looked up before the body is read (issue 11 item 10)
+
+WRITE_METHODS = ("post", "put", "patch")
+
+
+def wrong_types_body(w: Any) -> dict[str, Any]:
+    """Every field `generic_body` knows, each with a type no serializer accepts."""
+    return {key: [[None]] for key in generic_body(w)}
+
+
+# (label, content type, body) per kind of invalid body; None: the JSON of `wrong_types_body`
+BAD_BODIES: dict[str, tuple[str, str | None]] = {
+    "wrong-types": ("application/json", None),
+    "malformed-json": ("application/json", '{"comment": "x", "data": {'),
+    "not-an-object": ("application/json", '["comment"]'),
+    "too-deep": ("application/json", '{"data": ' + "[" * 100 + "]" * 100 + "}"),
+    "nul": ("application/json", '{"comment": "a\\u0000b", "data": {"k": "\\u0000"}}'),
+    "not-json": ("text/plain", "comment=x"),
+}
+
+
+def _bad_body_cases() -> list[Any]:
+    params = []
+    for route in api_routes():
+        probes = PROBES.get(route.name or "", {})
+        for method in route.methods:
+            if method not in WRITE_METHODS:
+                continue
+            for label, probe in probes.items():
+                if probe.methods is None or method in probe.methods:
+                    params.append(
+                        pytest.param(
+                            route, method, label, id=f"{method.upper()} {route.name} [{label}]"
+                        )
+                    )
+    return params
+
+
+def test_every_write_route_is_probed_with_invalid_bodies():
+    probed = {(c.values[0].name, c.values[1]) for c in _bad_body_cases()}
+    writes = {
+        (r.name, m)
+        for r in api_routes()
+        if r.name not in NOT_TENANT_DATA
+        for m in r.methods
+        if m in WRITE_METHODS
+    }
+    assert writes - probed == set(), (
+        f"write routes without an invalid-body probe: {writes - probed}"
+    )
+    for name in (
+        "task-complete",
+        "task-approve",
+        "transfer-approve",
+        "run-cancel",
+        "case-run-start",
+    ):
+        assert (name, "post") in probed
+
+
+def send_raw(
+    client: Any, method: str, name: str, probe: Probe, w: Any, kind: str, key: bool
+) -> tuple[str, Answer]:
+    kwargs = probe.kwargs(w)
+    path = reverse(name, kwargs=kwargs)
+    content_type, text = BAD_BODIES[kind]
+    if text is None:
+        text = json.dumps(wrong_types_body(w))
+    headers = {"HTTP_IDEMPOTENCY_KEY": f"zq-key-{kind}"} if key else {}
+    response = getattr(client, method)(path, data=text, content_type=content_type, **headers)
+    body = response.content.decode()
+    if not (body and response.get("Content-Type", "").startswith("application/json")):
+        body = json.dumps({"non_json": response.get("Content-Type", ""), "body": body[:500]})
+    return path, Answer(response.status_code, body, _ints((kwargs, text)))
+
+
+@pytest.mark.parametrize(("route", "method", "label"), _bad_body_cases())
+def test_an_invalid_body_on_tenant_b_objects_is_a_404(world, client_for, route, method, label):
+    """404 whatever the body (wrong types, broken JSON, another content type, a NUL...) and
+    with or without an Idempotency-Key: the path's objects are looked up first, so the answer
+    cannot tell tenant B's ids from ids that exist nowhere, and nothing of tenant B changes."""
+    probe = PROBES[route.name][label]
+    ghost_world = SimpleNamespace(a=world.a, b=ghost_of(world.b))
+    clients = {"admin": client_for(world.a.admin), "agent": client_for(world.a.agent)}
+    for kind in BAD_BODIES:
+        for key in (False, True):
+            for role, client in clients.items():
+                where = f"{method.upper()} {route.name} [{label}] as {role} with a {kind} body" + (
+                    " and an Idempotency-Key" if key else ""
+                )
+                before = snapshot(world.b.tenant)
+                path, answer = send_raw(client, method, route.name, probe, world, kind, key)
+                assert answer.status < 500, f"{where}: server error {answer.status}: {answer.text}"
+                assert MARKER not in answer.text.lower(), f"{where} leaked: {answer.text}"
+                assert snapshot(world.b.tenant) == before, f"{where} changed tenant B's rows"
+                if route.name in PLATFORM_STAFF_ONLY:
+                    assert answer.status == 403, f"{where}: {answer.status} {answer.text}"
+                elif not probe.own:
+                    expected = {404} if role == "admin" else {403, 404}
+                    assert answer.status in expected, f"{where}: {answer.status} {answer.text}"
+                    if answer.status == 404:
+                        assert answer.json() == not_found_body(path), f"{where}: {answer.text}"
+                elif answer.status < 400:
+                    continue  # an own object and a body naming nothing it reads (a PATCH)
+                _, ghost = send_raw(client, method, route.name, probe, ghost_world, kind, key)
+                assert ghost.normalized() == answer.normalized(), (
+                    f"{where}: tenant B's ids answer differently from missing ids:\n"
+                    f"  tenant B: {answer.status} {answer.text}\n"
+                    f"  missing:  {ghost.status} {ghost.text}"
+                )

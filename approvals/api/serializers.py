@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from approvals.models import SecurityGroup, WorkflowAssignment
+from core.api.fields import IntegerField
 
 MAX_ID = 2**63 - 1
 MAX_ORDER = 2**31 - 1
@@ -110,7 +111,7 @@ class WorkflowAssignmentInputSerializer(serializers.Serializer):
 
 
 class WorkflowAssignmentListQuerySerializer(serializers.Serializer):
-    security_group = serializers.IntegerField(required=False, min_value=-MAX_ID, max_value=MAX_ID)
+    security_group = IntegerField(required=False, min_value=-MAX_ID, max_value=MAX_ID)
 
 
 class BulkAssignItemInputSerializer(serializers.Serializer):

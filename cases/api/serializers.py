@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.models import Case, CasePriority, CaseStatus
-from core.api.fields import StorableDictField
+from core.api.fields import IntegerField, StorableDictField
 from workflows.api.run_serializers import RunSerializer
 
 MAX_ID = 2**63 - 1
@@ -18,7 +18,7 @@ REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]*$"
 
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """An id; any value a bigint holds, so a wrong one is a clean 'does not exist'."""
-    return serializers.IntegerField(min_value=-MAX_ID, max_value=MAX_ID, **kwargs)
+    return IntegerField(min_value=-MAX_ID, max_value=MAX_ID, **kwargs)
 
 
 # Output

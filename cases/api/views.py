@@ -149,6 +149,7 @@ class CaseRunStartView(TenantScopedMixin, APIView):
     """`POST /api/cases/{id}/runs/`: answers with the run exactly as `GET /api/runs/{id}/` does."""
 
     permission_classes = [CasePermission]
+    path_model = Case
 
     @extend_schema(
         request=CaseRunStartInputSerializer,
@@ -161,7 +162,6 @@ class CaseRunStartView(TenantScopedMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
-        selectors.case_get(tenant=self.tenant, case_id=pk)  # 404 before judging the body
         data = CaseRunStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = services.case_start_run(

@@ -11,6 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import BasePermission
 
 from accounts.models import Role
+from core.api.fields import ascii_integer
 from core.api.views import TenantScopedMixin
 from core.errors import ValidationFailed
 from core.models import AuditEvent
@@ -93,7 +94,5 @@ class AuditLogView(TenantScopedMixin, generics.ListAPIView):
             queryset = queryset.filter(table_name=table)
         object_id = params.get("object_id")
         if object_id:
-            if not object_id.isdigit() or len(object_id) > 18:
-                raise ValidationFailed("A valid integer is required.", field="object_id")
-            queryset = queryset.filter(object_id=int(object_id))
+            queryset = queryset.filter(object_id=ascii_integer(object_id, field="object_id"))
         return queryset

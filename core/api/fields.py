@@ -12,6 +12,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.errors import ValidationFailed
+
 MAX_JSON_BYTES = 64 * 1024
 NULL_CHARACTER = "Null characters are not allowed."
 NOT_STORABLE = "Only finite numbers and valid Unicode text are allowed."
@@ -54,3 +56,29 @@ class StorableDictField(serializers.DictField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs["validators"] = [*kwargs.get("validators", []), storable_json]
         super().__init__(**kwargs)
+
+
+class IntegerField(serializers.IntegerField):
+    """DRF's `IntegerField`, for ASCII digits only. `int()` takes '٣' and '１' but not '²';
+    the API takes none of them, as its path converters do: one rule for every integer."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """DRF's `DecimalField`, for ASCII digits only (`Decimal('١')` is 1), like `IntegerField`."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def ascii_integer(value: str, *, field: str, max_digits: int = 18) -> int:
+    """A query parameter as a non-negative integer of ASCII digits, or a 400 naming it."""
+    if not (value.isascii() and value.isdigit()) or len(value) > max_digits:
+        raise ValidationFailed("A valid integer is required.", field=field)
+    return int(value)

@@ -21,6 +21,10 @@ class TenantScopedMixin:
 
     request: Any
     kwargs: dict[str, Any]
+    # Command routes: the model of the row the path's `pk` names. It is looked up (404 when
+    # missing or another tenant's) before the handler runs, so before anything reads the body:
+    # an invalid body on another tenant's object answers 404, like any other request on it.
+    path_model: Any = None
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with transaction.atomic():
@@ -37,3 +41,9 @@ class TenantScopedMixin:
             raise NotFound("Not found.")
         self.tenant = user.tenant
         set_db_context(tenant_id=user.tenant_id, actor_id=user.pk, request_id=request_id_var.get())
+        pk = self.kwargs.get("pk")
+        if self.path_model is not None and pk is not None and not self._path_object_exists(pk):
+            raise NotFound("Not found.")
+
+    def _path_object_exists(self, pk: Any) -> bool:
+        return self.path_model.objects.for_tenant(self.tenant).filter(pk=pk).exists()

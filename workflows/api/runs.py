@@ -26,6 +26,7 @@ from workflows.api.run_serializers import (
     TaskSerializer,
 )
 from workflows.engine.subjects import describe_subjects
+from workflows.models import HumanTask, WorkflowRun
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -52,6 +53,7 @@ class RunDetailView(TenantScopedMixin, APIView):
 
 class RunCancelView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
+    path_model = WorkflowRun
 
     @extend_schema(
         request=TaskDecisionInputSerializer,
@@ -74,6 +76,7 @@ class RunCancelView(TenantScopedMixin, APIView):
 
 class RunRetryView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantAdmin]
+    path_model = WorkflowRun
 
     @extend_schema(
         request=None,
@@ -124,6 +127,7 @@ class TaskDetailView(TenantScopedMixin, APIView):
 
 class _TaskDecisionView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
+    path_model = HumanTask
     decision = ""
     input_serializer: Any = TaskDecisionInputSerializer
 

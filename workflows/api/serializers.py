@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.api.fields import StorableJSONField
+from core.api.fields import IntegerField, StorableJSONField
 from workflows.engine.registry import registry
 from workflows.models import Step, Workflow
 
@@ -74,7 +74,7 @@ class WorkflowInputSerializer(serializers.Serializer):
 
 class StepInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    order = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    order = IntegerField(min_value=0, max_value=1_000_000)
     action = serializers.CharField(max_length=64)
     config = StorableJSONField(required=False)
 

@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from accounts.permissions import IsTenantMember
 from approvals import selectors
 from approvals.api.envelope import error_responses, page_schema, success, success_schema
+from approvals.api.serializers import MAX_ID
 from approvals.models import Transfer, TransferStatus
 from approvals.services import transfers as transfer_services
-from core.api.fields import StorableDictField
+from core.api.fields import DecimalField, IntegerField, StorableDictField
 from core.api.views import TenantScopedMixin
 from core.idempotency import idempotent
 
@@ -80,14 +81,15 @@ class TransferSerializer(serializers.ModelSerializer):
 
 
 class TransferCreateInputSerializer(serializers.Serializer):
-    security_group = serializers.IntegerField(
+    security_group = IntegerField(
         min_value=1,
+        max_value=MAX_ID,
         required=False,
         help_text="Your security group; may be left out if you belong to exactly one.",
     )
     transfer_type = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=32)
     reference = serializers.CharField(max_length=64)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"))
+    amount = DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"))
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", error_messages={"invalid": "A three-letter ISO 4217 code."}
     )
@@ -108,7 +110,7 @@ class TransferRejectInputSerializer(serializers.Serializer):
 class TransferListFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TransferStatus.choices, required=False)
     transfer_type = serializers.CharField(max_length=32, required=False)
-    security_group = serializers.IntegerField(min_value=1, required=False)
+    security_group = IntegerField(min_value=1, max_value=MAX_ID, required=False)
     mine = serializers.BooleanField(required=False, default=False)
     awaiting_me = serializers.BooleanField(required=False, default=False)
 
@@ -189,6 +191,7 @@ class TransferDetailView(TenantScopedMixin, APIView):
 
 class _TransferCommandView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
+    path_model = Transfer
     input_serializer: Any = TransferApproveInputSerializer
 
     def act(self, request: Request, pk: int, comment: str) -> str:
