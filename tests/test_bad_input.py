@@ -306,6 +306,18 @@ def test_unicode_digits_in_json_numbers_given_as_strings_are_a_400(world, client
     assert "amount" in response.json()["errors"]
 
 
+@pytest.mark.parametrize("digit", UNICODE_DIGITS)
+def test_unicode_digits_in_a_step_config_are_a_400_naming_the_key(world, client_for, digit):
+    config = {"approvers": {"role": "SUPERVISOR"}, "rule": "quorum", "quorum": digit}
+    response = client_for(world.admin).post(
+        f"/api/workflows/{world.workflow.pk}/steps/",
+        {"name": "Vote", "order": 7, "action": "approval", "config": config},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "quorum" in response.json()["config"], response.json()
+
+
 def test_the_audit_log_object_id_refuses_a_superscript_digit(world, client_for):
     response = client_for(world.admin).get("/api/audit-log/", {"object_id": "²"})
     assert response.status_code == 400

@@ -9,6 +9,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import Role
+from core.api.fields import IntegerField
 from workflows.engine import handlers, templating, webhooks
 from workflows.engine.approvers import DEFAULT_APPROVERS, check_approvers
 from workflows.engine.registry import (
@@ -35,10 +36,10 @@ def _known_to_tenant(serializer: serializers.Serializer, attrs: dict[str, Any]) 
 class ApproversSerializer(StrictSerializer):
     # The subject's own: a transfer's security group, the tenant's SUPERVISORs otherwise.
     default = serializers.BooleanField(required=False)
-    security_group = serializers.IntegerField(min_value=1, required=False)
+    security_group = IntegerField(min_value=1, required=False)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     users = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, min_length=1, max_length=100
+        child=IntegerField(min_value=1), required=False, min_length=1, max_length=100
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -55,9 +56,9 @@ class ApproversSerializer(StrictSerializer):
 class ApprovalConfigSerializer(StrictSerializer):
     approvers = ApproversSerializer(default=lambda: dict(DEFAULT_APPROVERS))
     rule = serializers.ChoiceField(choices=["any", "all", "quorum"], default="any")
-    quorum = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    quorum = IntegerField(min_value=1, max_value=1000, required=False)
     allow_self_approval = serializers.BooleanField(default=False)
-    due_in_hours = serializers.IntegerField(min_value=1, max_value=24 * 365, required=False)
+    due_in_hours = IntegerField(min_value=1, max_value=24 * 365, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("rule") == "quorum" and "quorum" not in attrs:
@@ -76,7 +77,7 @@ class EmailRecipientsSerializer(StrictSerializer):
     emails = serializers.ListField(
         child=serializers.EmailField(), required=False, min_length=1, max_length=50
     )
-    security_group = serializers.IntegerField(min_value=1, required=False)
+    security_group = IntegerField(min_value=1, required=False)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -107,8 +108,8 @@ class SendEmailConfigSerializer(StrictSerializer):
 
 class WebhookConfigSerializer(StrictSerializer):
     url = serializers.URLField(max_length=2000)  # no default: no URL is a safe guess
-    timeout_s = serializers.IntegerField(min_value=1, max_value=60, default=10)
-    max_attempts = serializers.IntegerField(min_value=1, max_value=20, default=5)
+    timeout_s = IntegerField(min_value=1, max_value=60, default=10)
+    max_attempts = IntegerField(min_value=1, max_value=20, default=5)
 
     def validate_url(self, value: str) -> str:
         parts = urlsplit(value)
