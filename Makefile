@@ -20,6 +20,7 @@ RUN_ADDR ?= 127.0.0.1:8000
 run: install
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py relay_outbox --once  # what a stopped run left undone
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
 
 test: install

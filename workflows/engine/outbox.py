@@ -263,6 +263,24 @@ def execute_in_process(event_id: int, tenant_id: int) -> None:
         event_id = retry
 
 
+def run_left_over(*, limit: int = 1000) -> tuple[int, int]:
+    """No broker, at start (`relay_outbox --once`): what a stopped process left behind. Sweeps,
+    then runs every due event here, each as its tenant; returns (swept, executed). Events whose
+    retry time has not come stay for the next start."""
+    swept = sweep(limit=limit)
+    with transaction.atomic():
+        set_db_context(bypass=True)  # a management command: every tenant's events
+        due = list(
+            OutboxEvent.objects.unscoped()
+            .filter(dispatched_at__isnull=True, available_at__lte=timezone.now())
+            .order_by("id")
+            .values_list("pk", "tenant_id")[:limit]
+        )
+    for event_id, tenant_id in due:
+        execute_in_process(event_id, tenant_id)
+    return swept, len(due)
+
+
 def _next_retry(step_run_id: int) -> int | None:
     return (
         OutboxEvent.objects.unscoped()

@@ -321,3 +321,23 @@ def test_with_the_broker_down_a_request_tries_it_once_and_leaves_the_event_to_th
     assert len(events) == 2
     assert all(e.dispatched_at is None for e in events)  # the relay delivers them later
     assert [e.publish_attempts for e in events] == [1, 0]
+
+
+def test_without_a_broker_relay_once_finishes_what_a_stopped_process_left(
+    tenant, settings, django_capture_on_commit_callbacks, capsys
+):
+    settings.CELERY_BROKER_URL = ""
+    with WebhookServer([200]) as server:
+        workflow = automated_workflow(tenant, "webhook", {"url": server.url, "timeout_s": 2})
+        run, step = started_step(tenant, workflow, django_capture_on_commit_callbacks)
+        # The process ran the event, then died before the step finished.
+        OutboxEvent.objects.filter(payload__step_run_id=step.pk).update(
+            dispatched_at=timezone.now() - timedelta(hours=1)
+        )
+        StepRun.objects.filter(pk=step.pk).update(started_at=timezone.now() - timedelta(hours=1))
+        call_command("relay_outbox", "--once")
+        assert "re-enqueued 1 step run(s), ran 1 event(s) here" in capsys.readouterr().out
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED
+    assert len(server.requests) == 1
+    assert pending_events(step) == []

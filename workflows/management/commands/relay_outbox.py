@@ -1,7 +1,11 @@
 """`manage.py relay_outbox`: publish outbox events to the broker, forever or `--once`.
 
 Forever: a lost database connection is retried with back-off (logged), never the end of the
-relay; a sweep re-enqueues step runs left running with nothing to move them."""
+relay; a sweep re-enqueues step runs left running with nothing to move them.
+
+With no broker (the embedded default, where requests run their events themselves) `--once`
+does what a stopped process left undone: it sweeps and runs the due events here; `make run`
+calls it at start."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workflows.engine.outbox import relay, run_relay, sweep
+from workflows.engine.outbox import relay, run_left_over, run_relay, sweep
 
 
 class Command(BaseCommand):
@@ -25,7 +29,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.CELERY_BROKER_URL:
-            raise CommandError("CELERY_BROKER_URL is not set: events already run in-process.")
+            if not options["once"]:
+                raise CommandError(
+                    "CELERY_BROKER_URL is not set: events run in-process; --once runs what a "
+                    "stopped process left behind."
+                )
+            swept, executed = run_left_over()
+            self.stdout.write(
+                f"no broker: re-enqueued {swept} step run(s), ran {executed} event(s) here"
+            )
+            return
         if options["once"]:
             swept = sweep()
             count = relay()
