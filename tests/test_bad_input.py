@@ -419,3 +419,16 @@ def test_a_huge_content_length_is_a_413_before_anything_is_read(world, client_fo
         "POST", "/api/cases/", b"{}", content_type="application/json", CONTENT_LENGTH=length
     )
     assert response.status_code == 413, response.content[:300]
+
+
+def test_the_schema_documents_413_for_bodies_and_503_everywhere():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    missing = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if "503" not in codes:
+                missing.append((method, path, "503"))
+            if method in ("post", "put", "patch") and "413" not in codes:
+                missing.append((method, path, "413"))
+    assert missing == []

@@ -4,7 +4,8 @@
 400 when it reads a body or query parameters, 401 always (a token is required, or is what
 the operation checks), 403 when a permission beyond "authenticated" applies, 404 when the
 path names an object or the list is paginated (`?page=` past the end), 409 and 422 when the
-operation takes an `Idempotency-Key`, 429 when it is throttled. Bodies follow
+operation takes an `Idempotency-Key`, 429 when it is throttled, 413 when it reads a body
+(over `API_MAX_BODY_BYTES`), 503 always (the database connection was lost). Bodies follow
 `core.api.exceptions`: DRF's shape (`{"detail": ...}`, or field -> messages for a 400), and
 under `/api/approvals/` the envelope `{"success": false, "errors": {...}}`.
 """
@@ -40,7 +41,9 @@ DESCRIPTIONS = {
     404: "Missing, or another tenant's (or a page past the end).",
     409: "Conflict with the current state, or a request with this Idempotency-Key in flight.",
     422: "This Idempotency-Key was used with a different request.",
+    413: "The request body is larger than the server accepts (`API_MAX_BODY_BYTES`).",
     429: "Too many requests: retry after the `Retry-After` seconds.",
+    503: "The database connection was lost: retry after the `Retry-After` seconds.",
 }
 NOT_A_RESTRICTION = (permissions.AllowAny, permissions.IsAuthenticated)
 
@@ -69,6 +72,8 @@ class AutoSchema(SpectacularAutoSchema):
         has_query = any(p.get("in") == "query" for p in parameters)
         if self.method in ("POST", "PUT", "PATCH") or has_query:
             codes.append(400)
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes.append(413)
         if any(
             not isinstance(permission, NOT_A_RESTRICTION)
             for permission in self.view.get_permissions()
@@ -80,6 +85,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes.extend([409, 422])
         if self.view.get_throttles():
             codes.append(429)
+        codes.append(503)
         return codes
 
     def _is_paginated(self) -> bool:
