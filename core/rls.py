@@ -61,19 +61,24 @@ def disable_sql(table: str) -> list[str]:
     ]
 
 
+def create_role(role: str) -> str:
+    """PL/pgSQL: create the (powerless, NOLOGIN) role unless it exists, if the migrator may."""
+    return f"""IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+            IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
+              CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+            ELSE
+              RAISE NOTICE 'cannot create role {role}: create it and grant it by hand';
+            END IF;
+          END IF;"""
+
+
 def role_sql(role: str, platform: str | None = None) -> list[str]:
     """The application role and its grants, then the platform role (a member of the application
     role, so it has the same grants and nothing more); created only if the migrating user may."""
     platform = platform or platform_role()
     return [
         f"""DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-            IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-              CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-            ELSE
-              RAISE NOTICE 'cannot create role {role}: create it and grant it by hand';
-            END IF;
-          END IF;
+          {create_role(role)}
           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
             EXECUTE format('GRANT USAGE ON SCHEMA %I TO "{role}"', current_schema());
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO "{role}"', current_schema());
@@ -88,13 +93,7 @@ def role_sql(role: str, platform: str | None = None) -> list[str]:
           END IF;
         END $$""",  # noqa: E501, S608  (role comes from settings, not from a client)
         f"""DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform}') THEN
-            IF (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user) THEN
-              CREATE ROLE "{platform}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-            ELSE
-              RAISE NOTICE 'cannot create role {platform}: create it and grant it by hand';
-            END IF;
-          END IF;
+          {create_role(platform)}
           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform}')
              AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}')
              AND NOT pg_has_role('{platform}', '{role}', 'MEMBER') THEN

@@ -150,26 +150,10 @@ def sweep(*, limit: int = 100) -> int:
         ids = [s.pk for s in candidates]
         # Undispatched events are few (a partial index); look at dispatched ones only for the
         # step runs that have none.
-        busy = set(
-            OutboxEvent.objects.unscoped()
-            .filter(
-                topic=automation.TOPIC_EXECUTE,
-                dispatched_at__isnull=True,
-                payload__step_run_id__in=ids,
-            )
-            .values_list("payload__step_run_id", flat=True)
-        )
+        busy = _with_events(ids, dispatched_at__isnull=True)
         rest = [i for i in ids if i not in busy]
         if rest:
-            busy |= set(
-                OutboxEvent.objects.unscoped()
-                .filter(
-                    topic=automation.TOPIC_EXECUTE,
-                    dispatched_at__gte=quiet_since,
-                    payload__step_run_id__in=rest,
-                )
-                .values_list("payload__step_run_id", flat=True)
-            )
+            busy |= _with_events(rest, dispatched_at__gte=quiet_since)
         for step_run in candidates:
             if step_run.pk in busy:
                 continue
@@ -182,6 +166,17 @@ def sweep(*, limit: int = 100) -> int:
             enqueued,
         )
     return len(enqueued)
+
+
+def _with_events(step_run_ids: list[int], **event_filter: Any) -> set[int]:
+    """Which of these step runs have an execute event matching `event_filter`."""
+    return set(
+        OutboxEvent.objects.unscoped()
+        .filter(
+            topic=automation.TOPIC_EXECUTE, payload__step_run_id__in=step_run_ids, **event_filter
+        )
+        .values_list("payload__step_run_id", flat=True)
+    )
 
 
 def run_relay(
