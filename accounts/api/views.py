@@ -28,7 +28,8 @@ from accounts.api.serializers import (
     UserSerializer,
     UserUpdateInputSerializer,
 )
-from accounts.models import Role
+from accounts.models import Role, User
+from core.api.schema import ERROR_DETAIL
 from core.api.views import TenantScopedMixin
 from core.errors import ValidationFailed
 from core.proxies import AnonRateThrottle, ScopedRateThrottle, client_ip
@@ -51,8 +52,12 @@ class TokenObtainView(TokenObtainPairView):
     @extend_schema(
         responses={
             200: TokenPairSerializer,
-            401: OpenApiResponse(description="Wrong credentials (one body for every cause)."),
-            429: OpenApiResponse(description="Locked out or throttled; see Retry-After."),
+            401: OpenApiResponse(
+                ERROR_DETAIL, description="Wrong credentials (one body for every cause)."
+            ),
+            429: OpenApiResponse(
+                ERROR_DETAIL, description="Locked out or throttled; see Retry-After."
+            ),
         }
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -82,7 +87,10 @@ class RotatingTokenRefreshView(TokenRefreshView):
 
     @extend_schema(
         request=TokenRefreshInputSerializer,
-        responses={200: TokenPairSerializer, 401: OpenApiResponse(description="Not usable.")},
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(ERROR_DETAIL, description="Not usable."),
+        },
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         data = TokenRefreshInputSerializer(data=request.data)
@@ -160,6 +168,8 @@ class TenantUserViewSet(TenantScopedMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsTenantAdminOrSupervisorReads]
     serializer_class = UserSerializer
+    # The schema's model look-up only (filters, path types); requests use `self.tenant`.
+    queryset = User.objects.none()
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.user_list(tenant=self.tenant)

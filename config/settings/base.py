@@ -181,7 +181,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
-    "ENUM_NAME_OVERRIDES": {"CaseStatusEnum": "cases.models.CaseStatus"},
+    # Every enum named here: a generated name (e.g. `Status97dEnum`) changes with the choices.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "PriorityEnum": "cases.models.CasePriority",
+        "RoleEnum": "accounts.models.Role",
+        "RunStatusEnum": "workflows.models.runs.RunStatus",
+        "RunStepStatusEnum": "workflows.models.runs.StepRunStatus",
+        "TaskStatusEnum": "workflows.models.runs.TaskStatus",
+        "BallotDecisionEnum": "workflows.models.runs.BallotDecision",
+        "ActionKindEnum": "workflows.engine.registry.ActionKind",
+        "TransferStatusEnum": "approvals.models.TransferStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.inline_nullable_refs",
+    ],
     # Swagger UI served from our own static files: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

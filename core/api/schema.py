@@ -8,6 +8,10 @@ operation takes an `Idempotency-Key`, 429 when it is throttled, 413 when it read
 (over `API_MAX_BODY_BYTES`), 503 always (the database connection was lost). Bodies follow
 `core.api.exceptions`: DRF's shape (`{"detail": ...}`, or field -> messages for a 400), and
 under `/api/approvals/` the envelope `{"success": false, "errors": {...}}`.
+
+Response headers: `Retry-After` on every 429 and 503, `Idempotent-Replayed` on the success
+answers of an operation that takes an `Idempotency-Key`. `inline_nullable_refs` keeps the
+document strict OpenAPI 3.0 (see there).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 
 from core.api.exceptions import uses_envelope
@@ -46,6 +50,27 @@ DESCRIPTIONS = {
     503: "The database connection was lost: retry after the `Retry-After` seconds.",
 }
 NOT_A_RESTRICTION = (permissions.AllowAny, permissions.IsAuthenticated)
+# Response headers, once in `components/headers` (added by `inline_nullable_refs`).
+HEADERS = {
+    "RetryAfter": {
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+        "description": "Seconds to wait before retrying.",
+    },
+    "IdempotentReplayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key (nothing was done again).",
+    },
+}
+# For views that page by hand (an envelope, not a `list` action): spectacular adds these
+# only to list actions.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY, description="Page number, from 1."),
+    OpenApiParameter(
+        "page_size", int, OpenApiParameter.QUERY, description="Items per page (at most 200)."
+    ),
+]
 
 
 def error_response(code: int, *, envelope: bool = False) -> OpenApiResponse:
@@ -95,6 +120,25 @@ class AutoSchema(SpectacularAutoSchema):
             and getattr(self.view, "pagination_class", None) is not None
         )
 
+    def _takes_idempotency_key(self) -> bool:
+        return any(
+            isinstance(p, OpenApiParameter)
+            and p.name == IDEMPOTENCY_HEADER
+            and p.location == OpenApiParameter.HEADER
+            for p in self.get_override_parameters()
+        )
+
+    def _get_response_headers_for_code(self, status_code: Any, direction: Any = "response") -> Any:
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        code = str(status_code)
+        if code in ("429", "503"):
+            headers.setdefault("Retry-After", {"$ref": "#/components/headers/RetryAfter"})
+        if code.startswith("2") and self._takes_idempotency_key():
+            headers.setdefault(
+                "Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"}
+            )
+        return headers
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         envelope = uses_envelope(self.path)
@@ -104,3 +148,39 @@ class AutoSchema(SpectacularAutoSchema):
                     error_response(code, envelope=envelope), str(code), direction=direction
                 )
         return responses
+
+
+def inline_nullable_refs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Rewrites `{allOf: [{$ref: X}], nullable: true}` as a nullable copy of X; adds `HEADERS`.
+
+    Spectacular renders a nullable nested serializer so, but in OpenAPI 3.0 `nullable` only
+    widens a `type` beside it: strict validators then reject every `null` (e.g.
+    `ChainItem.current_step`). A nullable inline object is valid 3.0 that generators read.
+    """
+    components = result.get("components", {}).get("schemas", {})
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {key: rewrite(value) for key, value in node.items()}
+            all_of = node.get("allOf")
+            if node.get("nullable") and isinstance(all_of, list) and len(all_of) == 1:
+                ref = all_of[0].get("$ref", "")
+                target = components.get(ref.rsplit("/", 1)[-1]) if ref else None
+                if target is not None:
+                    rest = {k: v for k, v in node.items() if k not in ("allOf", "nullable")}
+                    inline = {**rewrite(target), **rest, "nullable": True}
+                    if "enum" in inline and None not in inline["enum"]:
+                        inline["enum"] = [*inline["enum"], None]  # 3.0.3: null must be listed
+                    return inline
+            return node
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        return node
+
+    result.setdefault("components", {}).setdefault("headers", {}).update(HEADERS)
+    result["paths"] = rewrite(result.get("paths", {}))
+    if components:
+        result["components"]["schemas"] = {
+            name: rewrite(schema) for name, schema in components.items()
+        }
+    return result

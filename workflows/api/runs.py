@@ -103,6 +103,8 @@ class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
 
     permission_classes = [IsTenantMember]
     serializer_class = TaskSerializer
+    # The schema's model look-up only (filters, path types); requests use `self.tenant`.
+    queryset = HumanTask.objects.none()
 
     def get(self, request: Request) -> Response:
         filters = TaskInboxFilterSerializer(data=request.query_params)

@@ -19,6 +19,7 @@ from workflows.api.serializers import (
     WorkflowInputSerializer,
     WorkflowSerializer,
 )
+from workflows.models import Step, Workflow
 
 TENANT_PARAM = OpenApiParameter(
     "tenant_id",
@@ -59,6 +60,8 @@ class WorkflowViewSet(TenantScopedMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsAdminOrReadOnly]
     serializer_class = WorkflowSerializer
+    # The schema's model look-up only (filters, path types); requests use `self.tenant`.
+    queryset = Workflow.objects.none()
     filterset_class = WorkflowFilter
     lookup_url_kwarg = "pk"
 
@@ -138,6 +141,8 @@ class StepViewSet(TenantScopedMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsAdminOrReadOnly]
     serializer_class = StepSerializer
+    # The schema's model look-up only (filters, path types); requests use `self.tenant`.
+    queryset = Step.objects.none()
 
     def _workflow(self, workflow_id: int) -> Any:
         return selectors.workflow_get_plain(tenant=self.tenant, workflow_id=workflow_id)

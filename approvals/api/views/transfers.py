@@ -18,6 +18,7 @@ from approvals.api.serializers import MAX_ID
 from approvals.models import Transfer, TransferStatus
 from approvals.services import transfers as transfer_services
 from core.api.fields import DecimalField, IntegerField, StorableDictField
+from core.api.schema import PAGE_PARAMETERS
 from core.api.views import TenantScopedMixin
 from core.idempotency import idempotent
 
@@ -132,7 +133,7 @@ class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
     serializer_class = TransferSerializer
 
     @extend_schema(
-        parameters=[TransferListFilterSerializer],
+        parameters=[TransferListFilterSerializer, *PAGE_PARAMETERS],
         responses={200: TRANSFER_PAGE, **error_responses(400, 401, 404)},
         summary="List transfers, newest first",
         operation_id="approvals_transfers_list",
