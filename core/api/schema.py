@@ -151,7 +151,8 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 def inline_nullable_refs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Rewrites `{allOf: [{$ref: X}], nullable: true}` as a nullable copy of X; adds `HEADERS`.
+    """Rewrites `{allOf: [{$ref: X}], nullable: true}` as a nullable copy of X, moves `nullable`
+    beside `oneOf`/`anyOf` into one typed branch, and adds `HEADERS`.
 
     Spectacular renders a nullable nested serializer so, but in OpenAPI 3.0 `nullable` only
     widens a `type` beside it: strict validators then reject every `null` (e.g.
@@ -172,6 +173,17 @@ def inline_nullable_refs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                     if "enum" in inline and None not in inline["enum"]:
                         inline["enum"] = [*inline["enum"], None]  # 3.0.3: null must be listed
                     return inline
+            for key in ("oneOf", "anyOf"):
+                branches = node.get(key)
+                if node.get("nullable") and "type" not in node and isinstance(branches, list):
+                    typed = next((i for i, b in enumerate(branches) if "type" in b), None)
+                    if typed is not None:
+                        # `null` then matches exactly one branch, as `oneOf` needs.
+                        node = {k: v for k, v in node.items() if k != "nullable"}
+                        node[key] = [
+                            {**b, "nullable": True} if i == typed else b
+                            for i, b in enumerate(branches)
+                        ]
             return node
         if isinstance(node, list):
             return [rewrite(item) for item in node]
