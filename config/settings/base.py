@@ -195,7 +195,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.api.schema.inline_nullable_refs",
+        "core.api.schema.strict_oas30_hook",
     ],
     # Swagger UI served from our own static files: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",

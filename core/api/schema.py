@@ -10,7 +10,7 @@ operation takes an `Idempotency-Key`, 429 when it is throttled, 413 when it read
 under `/api/approvals/` the envelope `{"success": false, "errors": {...}}`.
 
 Response headers: `Retry-After` on every 429 and 503, `Idempotent-Replayed` on the success
-answers of an operation that takes an `Idempotency-Key`. `inline_nullable_refs` keeps the
+answers of an operation that takes an `Idempotency-Key`. `strict_oas30_hook` keeps the
 document strict OpenAPI 3.0 (see there).
 """
 
@@ -50,7 +50,7 @@ DESCRIPTIONS = {
     503: "The database connection was lost: retry after the `Retry-After` seconds.",
 }
 NOT_A_RESTRICTION = (permissions.AllowAny, permissions.IsAuthenticated)
-# Response headers, once in `components/headers` (added by `inline_nullable_refs`).
+# Response headers, once in `components/headers` (added by `strict_oas30_hook`).
 HEADERS = {
     "RetryAfter": {
         "schema": {"type": "integer", "minimum": 0},
@@ -150,7 +150,7 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
 
-def inline_nullable_refs(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+def strict_oas30_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Rewrites `{allOf: [{$ref: X}], nullable: true}` as a nullable copy of X, moves `nullable`
     beside `oneOf`/`anyOf` into one typed branch, and adds `HEADERS`.
 
