@@ -7,21 +7,20 @@ in the shared Redis cache.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 
 import pytest
-import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
+from accounts.tests.test_redis_counters import REDIS_URL
+from accounts.tests.test_redis_counters import redis_db15 as redis_db15  # noqa: F401  (fixture)
 from tests.factories import PASSWORD, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def race(count: int, call) -> list:
@@ -136,15 +135,9 @@ def test_twelve_parallel_wrong_passwords_check_at_most_five_in_memory(
 
 
 def test_twelve_parallel_wrong_passwords_check_at_most_five_in_redis(
-    user, settings, counted_password_checks
+    user, settings, counted_password_checks, redis_db15
 ):
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.RedisError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not answering at {REDIS_URL} (required under CI): {exc}")
-        pytest.skip(f"Redis is not answering at {REDIS_URL}: {exc}")
+    client = redis_db15
     prefix = f"test-lockout-race-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
@@ -160,4 +153,3 @@ def test_twelve_parallel_wrong_passwords_check_at_most_five_in_redis(
     finally:
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
-        client.close()
