@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench bench-instructions schema install clean
+.PHONY: run test lint format bench bench-instructions schema install console frontend-types e2e clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,24 +12,50 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# The console (frontend/): npm ci from the committed lock whenever it changes, a Vite build
+# whenever a source changes. Needs Node 20+ and npm; never downloads a browser.
+NPM_ENV := PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_config_audit=false npm_config_fund=false
+CONSOLE_SRC := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "The console needs Node.js 20+ and npm (e.g. apt-get install nodejs npm)" >&2; exit 1; }
+	cd frontend && $(NPM_ENV) npm ci --no-progress
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(CONSOLE_SRC)
+	cd frontend && npm run --silent build
+
+console: frontend/dist/index.html
+
+# TypeScript types of the API, generated from the OpenAPI schema (commit the result).
+frontend-types: install frontend/node_modules/.installed
+	DATABASE_URL=sqlite:///:memory: $(PY) manage.py spectacular --file var/openapi.yaml 2>/dev/null
+	cd frontend && npx openapi-typescript ../var/openapi.yaml -o src/api/schema.d.ts
+
 # Only here: DEBUG pages and webhooks to private addresses (a local receiver). The local settings
 # make the secret key once, in var/secret_key (0600); manage.py alone loosens nothing.
 RUN_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=1 WEBHOOK_ALLOW_PRIVATE=1
 RUN_ADDR ?= 127.0.0.1:8000
 
-run: install
+run: install console
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	$(RUN_ENV) $(PY) manage.py relay_outbox --once  # what a stopped run left undone
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
 
-test: install
+test: install console
 	bash scripts/test.sh $(ARGS)
 
-lint: install
+# Only the browser tests (make test runs them too); extra Playwright arguments in E2E_ARGS.
+e2e: install console
+	bash scripts/with_postgres.sh bash scripts/e2e.sh $(E2E_ARGS)
+
+lint: install frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
+	bash scripts/lint_frontend.sh
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -46,4 +72,4 @@ schema: install
 	@echo "wrote var/openapi.yaml"
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var frontend/node_modules frontend/dist frontend/test-artifacts

@@ -1,0 +1,109 @@
+// Shared by every spec: sign in through the page or the API (session + CSRF, as the console
+// does), fail on any browser console error, check WCAG 2.1 A/AA with axe-core, save screenshots.
+import AxeBuilder from "@axe-core/playwright";
+import { test as base, expect, request, type APIRequestContext, type Page } from "@playwright/test";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+export const PASSWORD = "Demo-Pass-2026!";
+export const USERS = {
+  admin: "admin@demo.example",
+  agent: "agent@demo.example",
+  viewer: "viewer@demo.example",
+  approver1: "approver1@demo.example",
+  approver2: "approver2@demo.example",
+  // scripts/e2e_seed.py: another tenant, with one transfer of its own.
+  otherAdmin: "admin@other.example",
+} as const;
+export type Who = keyof typeof USERS;
+
+export const ARTIFACTS = path.resolve(import.meta.dirname, "..", "test-artifacts", "e2e");
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Ids the seed script wrote (scripts/e2e_seed.py). */
+export function seedData(): Record<string, number | string> {
+  const file = process.env.E2E_SEED_FILE;
+  if (!file) throw new Error("E2E_SEED_FILE is not set: run the e2e through scripts/e2e.sh");
+  return JSON.parse(readFileSync(file, "utf8")) as Record<string, number | string>;
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  expect(summary, `axe-core violations on ${screen}`).toEqual([]);
+}
+
+export async function signIn(page: Page, who: Who): Promise<void> {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(USERS[who]);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+}
+
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to Workflows" })).toBeVisible();
+}
+
+/** An API client signed in as `who` with a session cookie; writes carry the CSRF header. */
+export async function apiAs(who: Who, baseURL: string) {
+  const ctx: APIRequestContext = await request.newContext({ baseURL });
+  const csrf = await ctx.get("/api/auth/csrf/");
+  expect(csrf.ok()).toBeTruthy();
+  const token = ((await csrf.json()) as { csrf_token: string }).csrf_token;
+  const headers = { "X-CSRFToken": token, Referer: baseURL + "/" };
+  const login = await ctx.post("/api/auth/session/", {
+    data: { email: USERS[who], password: PASSWORD },
+    headers,
+  });
+  expect(login.ok(), await login.text()).toBeTruthy();
+  const send = async (method: string, url: string, data?: unknown) => {
+    const response = await ctx.fetch(url, { method, data, headers });
+    const body = await response.text();
+    expect(response.ok(), `${method} ${url} -> ${response.status()} ${body}`).toBeTruthy();
+    return body ? JSON.parse(body) : null;
+  };
+  return {
+    ctx,
+    get: (url: string) => send("GET", url),
+    post: (url: string, data?: unknown) => send("POST", url, data),
+    patch: (url: string, data?: unknown) => send("PATCH", url, data),
+    del: (url: string) => send("DELETE", url),
+    dispose: () => ctx.dispose(),
+  };
+}
+
+/** Every spec's page fails its test on a browser console error or an uncaught exception.
+ * A test that provokes an HTTP error on purpose (a 404 page, a 409) lists its status in
+ * `allowHttpErrors`: Chromium logs each non-2xx fetch as a console error. */
+export const test = base.extend<{ allowHttpErrors: number[]; consoleErrors: string[] }>({
+  allowHttpErrors: [[], { option: true }],
+  consoleErrors: [
+    async ({ page, allowHttpErrors }, use) => {
+      const errors: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() !== "error") return;
+        const text = message.text();
+        const status = text.match(/status of (\d{3})/)?.[1];
+        if (status && allowHttpErrors.includes(Number(status))) return;
+        errors.push(text);
+      });
+      page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
+      await use(errors);
+      expect(errors, "errors in the browser console").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
