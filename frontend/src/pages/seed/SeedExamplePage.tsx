@@ -23,7 +23,7 @@ export function SeedExamplePage() {
         This is the approvals specification's own React example, “Workflow Assignment Manager”,
         unchanged: it asks <code>/api/approvals/workflow-assignments/?security_group=N</code> with a
         plain <code>fetch()</code> and no Authorization header, and works here on the console's
-        session cookie. For reordering, adding and removing, open the group's own page.
+        session cookie.
       </p>
       {groups.isPending ? (
         <Loading what="security groups" />
@@ -53,13 +53,12 @@ export function SeedExamplePage() {
       )}
       {groupId != null && (
         <section className="panel" aria-labelledby="seed-group-title">
-          <h2 id="seed-group-title">
-            {chosen ? chosen.name : `Group ${groupId}`}{" "}
-            <Link to={`/groups/${groupId}`} className="muted">
-              (open the group)
-            </Link>
-          </h2>
+          <h2 id="seed-group-title">{chosen ? chosen.name : `Group ${groupId}`}</h2>
           <WorkflowAssignmentManager securityGroupId={groupId} />
+          <p>
+            <Link to={`/groups/${groupId}`}>Open this group's page</Link> to reorder, add or remove its
+            workflows.
+          </p>
         </section>
       )}
     </section>

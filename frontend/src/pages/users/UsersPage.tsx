@@ -111,7 +111,7 @@ function UserRow({ user: u, tenantId, admin, isMe }: { user: User; tenantId: num
       <td>
         {admin ? (
           <form
-            className="inline"
+            className="inline role-form"
             onSubmit={(event) => {
               event.preventDefault();
               change.mutate({ role });
