@@ -170,7 +170,7 @@ function AssignmentRow({
     <div className="assignment-row">
       <span className="assignment-order">{position}.</span>
       <span className="assignment-name">{a.workflow_template_name}</span>
-      <span className="muted">
+      <span className="muted assignment-code">
         {a.workflow_template_code ?? "no code"} · {a.transfer_type}
       </span>
       {onToggle ? (
