@@ -110,6 +110,9 @@ def test_login_answers_the_me_body_and_sets_an_httponly_lax_session_cookie(admin
     assert session["samesite"] == "Lax"
     assert int(session["max-age"]) == 8 * 3600
     assert client.cookies["csrftoken"]["samesite"] == "Lax"
+    # Like a token login, a session login writes nothing to the user's row.
+    admin.refresh_from_db()
+    assert admin.last_login is None
 
 
 def test_login_rotates_the_session_key_and_the_csrf_token(admin):
