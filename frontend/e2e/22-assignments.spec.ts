@@ -77,7 +77,12 @@ test("an admin builds Finance Team's chain: adds a workflow, reorders by drag an
   const savedAgain = reordered(page);
   await page.keyboard.press("Space");
   await expect(farHandle).toHaveAttribute("aria-pressed", "true");
-  await page.keyboard.press("ArrowDown");
+  // dnd-kit measures the rows just after the pick-up; an arrow pressed before that is ignored,
+  // so press again until its screen-reader announcement says where the row is.
+  await expect(async () => {
+    await page.keyboard.press("ArrowDown");
+    await expect(page.getByText(`${FAR} is over position 3 of 3.`)).toBeAttached({ timeout: 1000 });
+  }).toPass();
   await page.keyboard.press("Space");
   expect((await savedAgain).ok()).toBeTruthy();
   await expect(chain(page)).toHaveText([FINAL, REVIEW, FAR]);
