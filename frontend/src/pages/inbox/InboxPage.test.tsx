@@ -1,6 +1,6 @@
 import "./relativeRequest";
 
-import { screen, waitFor, within } from "@testing-library/react";
+import { configure, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
@@ -74,6 +74,10 @@ function inbox(role: Me["role"], decide: (request: Request) => Response | Promis
 function card(reference: string): HTMLElement {
   return screen.getByRole("listitem", { name: `Transfer ${reference}` });
 }
+
+// The first render of a file compiles its modules, and typing is slow on a busy machine.
+configure({ asyncUtilTimeout: 5000 });
+vi.setConfig({ testTimeout: 20_000 });
 
 afterEach(() => vi.unstubAllGlobals());
 
