@@ -133,6 +133,38 @@ describe("InboxPage", () => {
     expect(calls.filter((c) => c.method === "POST")).toEqual([]);
   });
 
+  it("completes a form task with the fields its step takes", async () => {
+    const user = userEvent.setup();
+    const safety: Task = {
+      ...task(3, "", 73),
+      name: "Assess Risk",
+      action: "check_safety",
+      subject: { type: "case", id: 8, reference: "CASE-DEMO-1", title: "Caller needs a safe place tonight" },
+    };
+    const { calls } = mockApi({
+      "GET /api/auth/me/": () => me("AGENT"),
+      "GET /api/tasks/": () => ({ count: 1, next: null, previous: null, results: [safety] }),
+      "GET /api/runs/73/": () => ({ id: 73, workflow_name: "Survivor Intake" }),
+      "POST /api/tasks/3/complete/": () => ({ ...safety, status: "completed" }),
+    });
+    renderWithProviders(
+      <RequireAuth>
+        <InboxPage />
+      </RequireAuth>,
+    );
+    const item = await screen.findByRole("listitem", { name: "Case CASE-DEMO-1" });
+    expect(within(item).getByRole("link", { name: "Case CASE-DEMO-1" })).toHaveAttribute("href", "/cases/8");
+    await user.click(within(item).getByRole("button", { name: "Complete" }));
+    expect(await within(item).findByText("Answer “Risk level”.")).toBeInTheDocument();
+    await user.selectOptions(within(item).getByLabelText("Risk level"), "High");
+    await user.click(within(item).getByRole("button", { name: "Complete" }));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.method === "POST")).toEqual([
+        { method: "POST", path: "/api/tasks/3/complete/", body: { comment: "", data: { risk_level: "high" } } },
+      ]),
+    );
+  });
+
   it("offers a VIEWER no decision buttons", async () => {
     inbox("VIEWER", () => jsonResponse(200, {}));
     await screen.findByRole("listitem", { name: "Transfer INV-1001" });

@@ -2,7 +2,9 @@
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
-import { api, unwrap, type ApiError, type Schemas } from "../../api/client";
+import { Link } from "react-router";
+
+import { ApiError, api, unwrap, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
@@ -122,7 +124,14 @@ export function InboxPage() {
       {tasks.isPending ? (
         <Loading what="your tasks" />
       ) : tasks.isError ? (
-        <ErrorState error={tasks.error} />
+        tasks.error instanceof ApiError && tasks.error.status === 404 && page > 1 ? (
+          // Decisions emptied this page: the API has no page past the end.
+          <Empty>
+            This page is empty now. <Link to="/inbox">Go to the first page</Link>.
+          </Empty>
+        ) : (
+          <ErrorState error={tasks.error} />
+        )
       ) : tasks.data.results.length === 0 ? (
         <Empty>
           {filtered
