@@ -51,7 +51,7 @@ function task(id: number, reference: string, run: number): Task {
 function inbox(role: Me["role"], decide: (request: Request) => Response | Promise<Response>) {
   const pending = [task(1, "INV-1001", 71), task(2, "INV-1002", 72)];
   const api = mockApi({
-    "GET /api/auth/me/": () => me(role),
+    "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/tasks/": () => ({ count: pending.length, next: null, previous: null, results: pending }),
     "GET /api/runs/71/": () => ({ id: 71, workflow_name: "FAR Approval Workflow" }),
     "GET /api/runs/72/": () => ({ id: 72, workflow_name: "Secondary Review Workflow" }),
@@ -142,7 +142,7 @@ describe("InboxPage", () => {
       subject: { type: "case", id: 8, reference: "CASE-DEMO-1", title: "Caller needs a safe place tonight" },
     };
     const { calls } = mockApi({
-      "GET /api/auth/me/": () => me("AGENT"),
+      "GET /api/auth/session/": () => ({ user: me("AGENT") }),
       "GET /api/tasks/": () => ({ count: 1, next: null, previous: null, results: [safety] }),
       "GET /api/runs/73/": () => ({ id: 73, workflow_name: "Survivor Intake" }),
       "POST /api/tasks/3/complete/": () => ({ ...safety, status: "completed" }),

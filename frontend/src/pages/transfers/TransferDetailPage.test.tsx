@@ -12,7 +12,7 @@ import { TransferDetailPage } from "./TransferDetailPage";
 
 function page(me: Schemas["Me"], routes: Record<string, Handler>) {
   const api = mockApi({
-    "GET /api/auth/me/": () => me,
+    "GET /api/auth/session/": () => ({ user: me }),
     "GET /api/approvals/security-groups/3/members/": () => ({
       success: true,
       count: 0,

@@ -12,7 +12,7 @@ import { TransferNewPage } from "./TransferNewPage";
 
 function page(role: Schemas["Me"]["role"], create: () => Response) {
   const api = mockApi({
-    "GET /api/auth/me/": () => meAs(role),
+    "GET /api/auth/session/": () => ({ user: meAs(role) }),
     "GET /api/approvals/security-groups/": () => ({
       success: true,
       count: 1,
