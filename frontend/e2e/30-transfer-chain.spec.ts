@@ -1,38 +1,9 @@
 // A transfer through a chain of three approval workflows: created on the page by the agent,
 // approved in the first workflow and rejected in the second from the inbox; the timeline shows
 // who decided what, and that the third workflow never started.
-import { request, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
 
-import { PASSWORD, USERS, expect, expectAccessible, seedData, shot, signIn, signOut, test, type Who } from "./fixtures";
-
-/** Like fixtures' apiAs, but it reads the CSRF token again after signing in: the server gives a
- * new one with the new session (Django rotates it at login), so the token from before is refused. */
-async function apiAs(who: Who, baseURL: string) {
-  const ctx = await request.newContext({ baseURL });
-  expect((await ctx.get("/api/auth/csrf/")).ok()).toBeTruthy();
-  const headers = async () => {
-    const cookies = (await ctx.storageState()).cookies;
-    const token = cookies.find((cookie) => cookie.name === "csrftoken")?.value ?? "";
-    return { "X-CSRFToken": token, Referer: baseURL + "/" };
-  };
-  const login = await ctx.post("/api/auth/session/", {
-    data: { email: USERS[who], password: PASSWORD },
-    headers: await headers(),
-  });
-  expect(login.ok(), await login.text()).toBeTruthy();
-  const send = async (method: string, url: string, data?: unknown) => {
-    const response = await ctx.fetch(url, { method, data, headers: await headers() });
-    const body = await response.text();
-    expect(response.ok(), `${method} ${url} -> ${response.status()} ${body}`).toBeTruthy();
-    return body ? (JSON.parse(body) as unknown) : null;
-  };
-  return {
-    get: (url: string) => send("GET", url),
-    post: (url: string, data?: unknown) => send("POST", url, data),
-    del: (url: string) => send("DELETE", url),
-    dispose: () => ctx.dispose(),
-  };
-}
+import { apiAs, expect, expectAccessible, seedData, shot, signIn, signOut, test } from "./fixtures";
 
 const stamp = Date.now().toString(36).toUpperCase();
 const CHAIN_REF = `E2E-CHAIN-${stamp}`;

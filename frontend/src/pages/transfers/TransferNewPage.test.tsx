@@ -1,4 +1,3 @@
-import "../inbox/relativeRequest";
 
 import { configure, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
