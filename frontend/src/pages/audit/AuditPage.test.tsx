@@ -41,6 +41,7 @@ const caseRow = {
   title: "Caller needs help",
   status: "open",
   priority: "normal",
+  assignee_id: 3,
   updated_at: "2026-03-02T10:00:00Z",
 };
 
@@ -103,6 +104,8 @@ describe("AuditPage", () => {
     expect(insert).toHaveTextContent("Created Case #7");
     expect(insert).toHaveTextContent("by you (admin@demo.example)");
     expect(insert).toHaveTextContent("title: Caller needs help");
+    // A user id column is named: the person, not the number.
+    expect(insert).toHaveTextContent("assignee: Ann Agent (agent@demo.example)");
   });
 
   it("sends the filters in the URL to the API, and a new filter too", async () => {

@@ -156,9 +156,14 @@ function AuditFilters({
   );
 }
 
+/** "created_by_id" -> "created by", "assignee_id" -> "assignee". */
+function fieldLabel(field: string): string {
+  return field.replace(/_id$/, "").replace(/_/g, " ");
+}
+
 function AuditEntry({ event }: { event: AuditEvent }) {
   const name = usePeople();
-  const list = changes(event);
+  const list = changes(event, name);
   const type = OBJECT_TYPES[event.object_type] ?? event.object_type;
   return (
     <li className="audit-entry panel" data-testid="audit-entry">
@@ -177,7 +182,7 @@ function AuditEntry({ event }: { event: AuditEvent }) {
         <ul className="audit-changes" aria-label="What changed">
           {list.map((c) => (
             <li key={c.field}>
-              <span className="audit-field">{c.field.replace(/_/g, " ")}</span>:{" "}
+              <span className="audit-field">{fieldLabel(c.field)}</span>:{" "}
               {c.before !== undefined && c.after !== undefined ? (
                 <>
                   <del>{c.before}</del> → <ins>{c.after}</ins>

@@ -30,8 +30,16 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+// Columns that hold a user id: shown as the person's name when one is given.
+const USER_FIELD = /(^|_)(by|assignee|user|actor)_id$/;
+
 /** Changed fields of an update; the fields set by an insert; the fields of a removed row. */
-export function changes(event: Pick<AuditEvent, "old_data" | "new_data">): Change[] {
+export function changes(
+  event: Pick<AuditEvent, "old_data" | "new_data">,
+  nameOf?: (id: number) => string,
+): Change[] {
+  const show = (field: string, value: unknown) =>
+    nameOf && USER_FIELD.test(field) && typeof value === "number" ? nameOf(value) : formatValue(value);
   const before = asRow(event.old_data);
   const after = asRow(event.new_data);
   const fields = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
@@ -41,11 +49,11 @@ export function changes(event: Pick<AuditEvent, "old_data" | "new_data">): Chang
     const old = before?.[field];
     const now = after?.[field];
     if (before && after) {
-      if (!same(old, now)) out.push({ field, before: formatValue(old), after: formatValue(now) });
+      if (!same(old, now)) out.push({ field, before: show(field, old), after: show(field, now) });
     } else if (after) {
-      if (now !== null && now !== "" && !same(now, {}) && !same(now, [])) out.push({ field, after: formatValue(now) });
+      if (now !== null && now !== "" && !same(now, {}) && !same(now, [])) out.push({ field, after: show(field, now) });
     } else if (before) {
-      out.push({ field, before: formatValue(old) });
+      out.push({ field, before: show(field, old) });
     }
   }
   return out;

@@ -90,7 +90,7 @@ export function CaseCreateForm({ onCancel }: { onCancel: () => void }) {
 
       <div className="inline">
         <div>
-          <label htmlFor="case-priority">Priority</label>
+          <label htmlFor="case-priority">Case priority</label>
           <select id="case-priority" {...form.register("priority")}>
             {Object.entries(PRIORITIES).map(([value, label]) => (
               <option key={value} value={value}>
@@ -101,7 +101,7 @@ export function CaseCreateForm({ onCancel }: { onCancel: () => void }) {
           <FieldError id="case-priority-error" message={message("priority")} />
         </div>
         <div>
-          <label htmlFor="case-assignee">Assigned to</label>
+          <label htmlFor="case-assignee">Assign to</label>
           <select id="case-assignee" {...form.register("assignee")} {...described("assignee", !!message("assignee"))}>
             <option value="">Nobody yet</option>
             <option value={String(me.id)}>Me ({me.email})</option>
