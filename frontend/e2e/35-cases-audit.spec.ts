@@ -100,6 +100,7 @@ test.describe.serial("cases and their audit trail", () => {
     await expect(steps.getByRole("listitem").nth(1)).toContainText("Waiting for a person");
     // An ADMIN may cancel a running run; the button is there (not pressed here).
     await expect(page.getByRole("button", { name: "Cancel this run" })).toBeVisible();
+    await expectAccessible(page, "case detail (admin)");
     await page.getByRole("link", { name: "Audit log of this case" }).click();
     await expect(page).toHaveURL(new RegExp(`/audit\\?object_type=cases\\.case&object_id=${caseId}$`));
     await expect(page.getByRole("heading", { level: 1, name: "Audit log" })).toBeVisible();

@@ -159,12 +159,27 @@ describe("CaseDetailPage", () => {
     expect(await screen.findByText("This workflow is not active.")).toHaveAttribute("id", "start-workflow-error");
   });
 
-  it("offers a SUPERVISOR to cancel an active run", async () => {
-    renderPage("SUPERVISOR", {
+  it("lets a SUPERVISOR cancel an active run with a reason, and explains a 409 in words", async () => {
+    const api = renderPage("SUPERVISOR", {
       "GET /api/tenants/1/users/": () => ({ count: 0, results: [] }),
-      "GET /api/audit-log/": () => ({ count: 0, results: [] }),
+      "GET /api/audit-log/": () => ({
+        count: 1,
+        results: [{ id: 9, object_type: "workflows.steprun", object_id: 101, operation: "update", old_data: {}, new_data: { result: { decision: "completed", data: { contact_verified: true } } }, actor_id: 3, request_id: null, created_at: "2026-03-02T10:05:00Z" }],
+      }),
+      "POST /api/runs/40/cancel/": () => jsonResponse(409, { detail: "This run has already finished." }),
     });
-    expect(await screen.findByRole("button", { name: "Cancel this run" })).toBeInTheDocument();
+    // A finished step's result, read from its audit entry (ADMIN, SUPERVISOR).
+    const steps = await screen.findByRole("list", { name: "Steps of Survivor Intake" });
+    expect(await within(steps).findByLabelText("Result")).toHaveTextContent(/contact verified:\s*yes/);
+    const user = userEvent.setup();
+    await user.type(screen.getByLabelText("Reason for cancelling (optional)"), "duplicate call");
+    await user.click(screen.getByRole("button", { name: "Cancel this run" }));
+    await waitFor(() =>
+      expect(api.calls).toContainEqual({ method: "POST", path: "/api/runs/40/cancel/", body: { comment: "duplicate call" } }),
+    );
+    expect(await screen.findByRole("alert")).toHaveTextContent(
+      "This run has already finished. Someone else changed this first. The page now shows the latest state.",
+    );
   });
 
   it("offers a VIEWER no button, no start form and no inbox link", async () => {

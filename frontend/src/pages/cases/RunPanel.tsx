@@ -108,7 +108,7 @@ function StepItem({ step, index, change }: { step: RunStep; index: number; chang
       {step.status === "waiting" && FORM_ACTIONS.has(step.action) && !can.actOnTasks(me.role) && (
         <p className="step-meta">Waiting for a person to fill in its form.</p>
       )}
-      {finished && can.readAudit(me.role) && <StepResult stepId={step.id} />}
+      {finished && can.readAudit(me.role) && <StepResult stepId={step.id} status={step.status} />}
     </li>
   );
 }

@@ -27,9 +27,10 @@ export function resultPairs(result: Record<string, unknown>): [string, string][]
   return pairs;
 }
 
-export function StepResult({ stepId }: { stepId: number }) {
+export function StepResult({ stepId, status }: { stepId: number; status: string }) {
   const latest = useQuery({
-    queryKey: ["audit", { object_type: "workflows.steprun", object_id: stepId, page_size: 1 }],
+    // The status in the key: a retried step that finishes again has a new result.
+    queryKey: ["audit", { object_type: "workflows.steprun", object_id: stepId, page_size: 1 }, status],
     queryFn: () =>
       unwrap(
         api.GET("/api/audit-log/", {
@@ -44,13 +45,15 @@ export function StepResult({ stepId }: { stepId: number }) {
   const pairs = result ? resultPairs(result) : [];
   if (pairs.length === 0) return null;
   return (
-    <dl className="step-data" aria-label="Result">
-      {pairs.map(([label, value]) => (
-        <div key={label} className="step-data-item">
-          <dt>{label.replace(/_/g, " ")}:</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
+    <div role="group" aria-label="Result">
+      <dl className="step-data">
+        {pairs.map(([label, value]) => (
+          <div key={label} className="step-data-item">
+            <dt>{label.replace(/_/g, " ")}:</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
   );
 }
