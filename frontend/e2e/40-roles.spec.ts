@@ -5,10 +5,6 @@ import type { Page } from "@playwright/test";
 import { expect, seedData, signIn, test, USERS } from "./fixtures";
 import { apiSession } from "./session-api";
 
-// Every sign-in starts signed out: the console's first GET /api/auth/me/ answers 401, which
-// Chromium logs as an error.
-test.use({ allowHttpErrors: [401] });
-
 // Words of a write control (a button or link), as the console names them.
 const WRITE_VERB = /\b(New|Create|Add|Save|Delete|Approve|Reject|Cancel|Replace all|Move|Drag)\b/i;
 
@@ -88,7 +84,7 @@ test.describe("a signed-out visitor", () => {
 });
 
 test.describe("another tenant's object", () => {
-  test.use({ allowHttpErrors: [401, 404] });
+  test.use({ allowHttpErrors: [404] });
 
   test("is Not found for the demo admin", async ({ page }) => {
     await signIn(page, "admin");
@@ -104,7 +100,7 @@ test.describe("another tenant's object", () => {
 });
 
 test.describe("a server 403", () => {
-  test.use({ allowHttpErrors: [401, 403] });
+  test.use({ allowHttpErrors: [403] });
 
   // No mock: the agent's page still offers "Start workflow" when an ADMIN makes the agent a
   // VIEWER meanwhile; the server refuses and the page says why. The role is restored after.

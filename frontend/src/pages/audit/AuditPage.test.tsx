@@ -72,7 +72,7 @@ const entries: Schemas["AuditEvent"][] = [
 
 function renderPage(role: Role, route = "/audit") {
   const api = mockApi({
-    "GET /api/auth/me/": () => me(role),
+    "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/tenants/1/users/": () => users,
     "GET /api/audit-log/": () => ({ count: entries.length, next: null, previous: null, results: entries }),
   });

@@ -89,7 +89,7 @@ const workflows: Schemas["PaginatedWorkflowList"] = {
 
 function renderPage(role: Role, routes: Parameters<typeof mockApi>[0] = {}) {
   const api = mockApi({
-    "GET /api/auth/me/": () => me(role),
+    "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/cases/7/": () => theCase,
     "GET /api/runs/40/": () => intake,
     "GET /api/tenants/1/workflows/": () => workflows,
