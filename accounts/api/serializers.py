@@ -27,6 +27,12 @@ class MeSerializer(UserSerializer):
         read_only_fields = fields
 
 
+class SessionStateSerializer(serializers.Serializer):
+    """Who the session cookie signs in, if anyone: the console's first question."""
+
+    user = MeSerializer(allow_null=True)
+
+
 class UserCreateInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)

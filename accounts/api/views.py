@@ -33,6 +33,7 @@ from accounts.api.serializers import (
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
     MeSerializer,
+    SessionStateSerializer,
     TokenPairSerializer,
     TokenRefreshInputSerializer,
     UserCreateInputSerializer,
@@ -148,6 +149,19 @@ class SessionView(APIView):
         if self.request.method == "POST":
             return [AnonRateThrottle(), ScopedRateThrottle()]
         return super().get_throttles()
+
+    @extend_schema(
+        summary="Who the session signs in (the console's first question)",
+        responses={200: SessionStateSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        # 200 either way: a signed-out visitor is an answer, not an error (no 401 for the
+        # console to log); a JWT on this path is not a session and is not looked at.
+        user = request.user if request.user and request.user.is_authenticated else None
+        return Response(
+            {"user": MeSerializer(user).data if user is not None else None},
+            headers={"Cache-Control": "no-store"},
+        )
 
     @extend_schema(
         summary="Sign in with a session cookie (the console)",

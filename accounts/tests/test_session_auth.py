@@ -436,3 +436,26 @@ def test_a_tenant_a_session_gets_404_on_tenant_b_objects(
     )
     assert approve.status_code == 404
     assert Workflow.objects.filter(pk=b_workflow.pk).exists()
+
+
+def test_session_state_names_the_signed_in_user_and_says_null_when_signed_out(admin):
+    client = browser()
+    signed_out = client.get(SESSION)
+    assert (signed_out.status_code, signed_out.json()) == (200, {"user": None})
+    assert signed_out["Cache-Control"] == "no-store"
+
+    client = signed_in(admin)
+    state = client.get(SESSION).json()
+    assert (state["user"]["email"], state["user"]["role"]) == (admin.email, admin.role)
+
+    assert unsafe(client, "delete", SESSION, csrf=True).status_code == 204
+    assert client.get(SESSION).json() == {"user": None}
+
+
+def test_session_state_does_not_read_a_bearer_token(admin):
+    token = Client().post(
+        TOKEN, {"email": admin.email, "password": PASSWORD}, content_type="application/json"
+    )
+    access = token.json()["access"]
+    state = browser().get(SESSION, HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert state.json() == {"user": None}

@@ -43,8 +43,9 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(summary, `axe-core violations on ${screen}`).toEqual([]);
 }
 
-export async function signIn(page: Page, who: Who): Promise<void> {
-  await page.goto("/sign-in");
+/** Signs in on the sign-in page (opened unless `here`: e.g. after a redirect with ?next=). */
+export async function signIn(page: Page, who: Who, { here = false } = {}): Promise<void> {
+  if (!here) await page.goto("/sign-in");
   await page.getByLabel("Email").fill(USERS[who]);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -59,20 +60,23 @@ export async function signOut(page: Page): Promise<void> {
 /** An API client signed in as `who` with a session cookie; writes carry the CSRF header. */
 export async function apiAs(who: Who, baseURL: string) {
   const ctx: APIRequestContext = await request.newContext({ baseURL });
-  const csrf = await ctx.get("/api/auth/csrf/");
-  expect(csrf.ok()).toBeTruthy();
-  const token = ((await csrf.json()) as { csrf_token: string }).csrf_token;
-  const headers = { "X-CSRFToken": token, Referer: baseURL + "/" };
+  expect((await ctx.get("/api/auth/csrf/")).ok()).toBeTruthy();
+  // Signing in rotates the CSRF token: read the cookie afresh for every write, as the console does.
+  const headers = async () => {
+    const cookies = (await ctx.storageState()).cookies;
+    const token = cookies.find((cookie) => cookie.name === "csrftoken")?.value ?? "";
+    return { "X-CSRFToken": token, Referer: baseURL + "/" };
+  };
   const login = await ctx.post("/api/auth/session/", {
     data: { email: USERS[who], password: PASSWORD },
-    headers,
+    headers: await headers(),
   });
   expect(login.ok(), await login.text()).toBeTruthy();
   const send = async (method: string, url: string, data?: unknown) => {
-    const response = await ctx.fetch(url, { method, data, headers });
+    const response = await ctx.fetch(url, { method, data, headers: await headers() });
     const body = await response.text();
     expect(response.ok(), `${method} ${url} -> ${response.status()} ${body}`).toBeTruthy();
-    return body ? JSON.parse(body) : null;
+    return body ? (JSON.parse(body) as unknown) : null;
   };
   return {
     ctx,
