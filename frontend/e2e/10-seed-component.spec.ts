@@ -1,10 +1,5 @@
 import { expect, expectAccessible, seedData, shot, signIn, test } from "./fixtures";
 
-// Signing in through the page first asks /api/auth/me/ while signed out, which answers 401
-// (Chromium logs it as a console error; 00-sign-in.spec.ts meets the same). Every other
-// request here must succeed: the assertions below check each result.
-test.use({ allowHttpErrors: [401] });
-
 test("the specification's own component, unchanged, lists Finance Team's workflows on the session cookie", async ({
   page,
 }) => {
