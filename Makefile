@@ -42,6 +42,7 @@ run: install console
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	$(RUN_ENV) $(PY) manage.py relay_outbox --once  # what a stopped run left undone
+	@echo "Console: http://$(RUN_ADDR)/ (sign in with a demo login above)"
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
 
 test: install console

@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["dist", "node_modules", "test-artifacts", "src/api/schema.d.ts"] },
   {
-    files: ["**/*.{ts,tsx}"],
+    files: ["**/*.{ts,tsx,mjs}"],
     extends: [js.configs.recommended, ...tseslint.configs.recommended, jsxA11y.flatConfigs.strict],
     languageOptions: { ecmaVersion: 2022, globals: { ...globals.browser, ...globals.node } },
     plugins: { "react-hooks": reactHooks },
@@ -23,7 +23,7 @@ export default tseslint.config(
     rules: { "react-hooks/exhaustive-deps": "off" },
   },
   {
-    files: ["e2e/**"],
+    files: ["e2e/**", "scripts/**"],
     rules: { "no-console": "off", "react-hooks/rules-of-hooks": "off" },
   },
 );
