@@ -154,5 +154,9 @@ describe("StepConfigForm", () => {
       order: 0,
       config: { timeout_s: 10, max_attempts: 5 },
     });
+
+    // The message is about the webhook: another action does not inherit it.
+    await user.selectOptions(within(form).getByLabelText("Action"), "approval");
+    expect(within(form).queryByText(/This field is required/)).toBeNull();
   });
 });

@@ -82,9 +82,12 @@ export function StepConfigForm({
   const actionKey = useWatch({ control, name: "action" });
   const action = actions.find((a) => a.key === actionKey);
   const fields = fieldsFor(action);
-  const server = error instanceof ApiError && error.status === 400 ? error : null;
+  // A 400 speaks of the action it was sent for: after switching action it no longer applies.
+  const [sentAction, setSentAction] = useState<string | null>(null);
+  const server = error instanceof ApiError && error.status === 400 && sentAction === actionKey ? error : null;
 
   const submit = handleSubmit(async (values) => {
+    setSentAction(values.action);
     const chosen = actions.find((a) => a.key === values.action);
     const chosenFields = fieldsFor(chosen);
     const config = chosenFields
@@ -169,7 +172,7 @@ export function StepConfigForm({
           ))}
         </div>
       )}
-      {!server && <ErrorMessage error={error} />}
+      {!(error instanceof ApiError && error.status === 400) && <ErrorMessage error={error} />}
       <div className="actions">
         <button type="submit" className="primary" disabled={pending}>
           {pending ? "Saving…" : submitLabel}

@@ -134,9 +134,6 @@ export function StepsSection({ workflow, editable, tenantId, canReadUsers }: Pro
   return (
     <section aria-labelledby="steps-heading" className="steps">
       <h2 id="steps-heading">Steps</h2>
-      <p className="muted step-status" role="status" aria-live="polite">
-        {status}
-      </p>
       {steps.data.count > list.length && (
         <p className="muted">
           Showing the first {STEPS_PAGE_SIZE} of {steps.data.count} steps.
@@ -194,6 +191,9 @@ export function StepsSection({ workflow, editable, tenantId, canReadUsers }: Pro
         </>
       )}
 
+      <p className="muted step-status" role="status" aria-live="polite">
+        {status}
+      </p>
       {editable && editingStep && (
         <div className="panel step-panel">
           <h3 ref={editPanel} tabIndex={-1}>
