@@ -34,11 +34,12 @@ import contextlib
 import hashlib
 import math
 import time
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 FAILURES_PREFIX = "login-lockout:failures:"
 LOCKED_PREFIX = "login-lockout:locked:"
@@ -174,6 +175,25 @@ def login_attempt_begin(
             # The attempts holding the slots decide whether a lock follows; until then, wait.
             raise LoginLocked(wait=max(login_lock_remaining(email=email, ip=ip, cache=cache), 1))
     return LoginAttempt(cache=cache, held=held, email=email)
+
+
+@contextlib.contextmanager
+def login_guard(*, email: object, ip: str | None) -> Iterator[LoginAttempt]:
+    """One password login (token or session) from `ip`: 429 while locked, else the block runs.
+
+    The block checks the password: `AuthenticationFailed` from it counts as a failure, any
+    other exception (a 400: no password checked) gives the slot back, a normal exit succeeds.
+    """
+    attempt = login_attempt_begin(email=normalize_email(email), ip=ip)
+    try:
+        yield attempt
+    except AuthenticationFailed:
+        attempt.failed()
+        raise
+    except BaseException:
+        attempt.release()
+        raise
+    attempt.succeeded()
 
 
 def login_record_failure(*, email: str, ip: str | None, cache: BaseCache | None = None) -> None:

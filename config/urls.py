@@ -1,8 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.audit import AuditLogView
 from core.api.health import healthz, readyz
+from core.console import NOT_CONSOLE, console_index
 from workflows.api.actions import ActionListView
 
 api_patterns = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Last: every other path is the console's (its router's deep links).
+    re_path(NOT_CONSOLE, console_index, name="console"),
 ]
 
 handler404 = "core.api.exceptions.json_not_found"

@@ -25,11 +25,12 @@ export default defineConfig({
   webServer: process.env.E2E_NO_SERVER
     ? undefined
     : {
-        command: `../.venv/bin/python ../manage.py runserver --noreload 127.0.0.1:${port}`,
+        // The server's log goes to a file (CI prints its path) rather than between results.
+        command: `../.venv/bin/python ../manage.py runserver --noreload 127.0.0.1:${port} > test-artifacts/e2e-server.log 2>&1`,
         url: `${baseURL}/healthz`,
         reuseExistingServer: false,
         timeout: 60_000,
         stdout: "ignore",
-        stderr: "pipe",
+        stderr: "ignore",
       },
 });

@@ -11,9 +11,10 @@ chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
 server=${DATABASE_URL%/*}
 db=${E2E_DATABASE:-workflows_e2e}
 login=workflows_e2e_web
+export PGOPTIONS="--client-min-messages=warning"
 psql "$server/postgres" -qAt -v ON_ERROR_STOP=1 \
   -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
-owner_env=(env DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL="$server/$db" DB_ALLOW_SUPERUSER=1)
+owner_env=(env PYTHONPATH="$PWD" DJANGO_SETTINGS_MODULE=config.settings.local DATABASE_URL="$server/$db" DB_ALLOW_SUPERUSER=1)
 "${owner_env[@]}" .venv/bin/python manage.py migrate --noinput >/dev/null
 psql "$server/$db" -qAt -v ON_ERROR_STOP=1 <<SQL
 DO \$\$ BEGIN
@@ -37,5 +38,5 @@ unset DB_ALLOW_SUPERUSER
 cd frontend
 rc=0
 npx playwright test "$@" || rc=$?
-echo "e2e screenshots: $PWD/test-artifacts/e2e"
+echo "e2e screenshots: $PWD/test-artifacts/e2e; server log: $PWD/test-artifacts/e2e-server.log"
 exit $rc

@@ -14,6 +14,7 @@ from django.db import transaction  # noqa: E402
 from accounts.models import Role  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from approvals import services as approval_services  # noqa: E402
+from approvals.services.transfers import transfer_create  # noqa: E402
 from core.demo import DEMO_PASSWORD, FINANCE_GROUP, seed_demo  # noqa: E402
 from core.tenancy import set_db_context  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
@@ -50,7 +51,7 @@ with transaction.atomic():
         execution_order=1,
         actor=admin,
     )
-    transfer = approval_services.transfer_create(
+    transfer = transfer_create(
         tenant=other,
         transfer_type="FAR",
         reference="OTHER-1",

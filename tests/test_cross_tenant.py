@@ -65,6 +65,8 @@ NOT_TENANT_DATA = {
     "token-refresh": "exchanges the caller's own refresh token",
     "logout": "blacklists the caller's own refresh token",
     "me": "the caller's own profile",
+    "auth-csrf": "sets the caller's own CSRF cookie",
+    "auth-session": "session sign-in with credentials, sign-out of the caller's own session",
     "action-list": "the action registry: code, identical for every tenant",
 }
 

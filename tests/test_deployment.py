@@ -242,7 +242,8 @@ from django.test import Client
 client = Client(HTTP_X_FORWARDED_PROTO="https")
 seen = {}
 for name, host, path in (
-    ("unknown_url", sys.argv[1], "/no/such/page/"),
+    ("unknown_url", sys.argv[1], "/api/no/such/page/"),
+    ("console_page", sys.argv[1], "/no/such/page/"),
     ("bad_host", "evil.example", "/api/auth/me/"),
     ("bad_host_unknown_url", "evil.example", "/no/such/page/"),
 ):
@@ -257,13 +258,20 @@ print("PROBE " + json.dumps(seen))
 
 PLAIN = {
     "unknown_url": {"status": 404, "debug_page": False},
+    # Any other path is the console's; its build is missing here (settings_env): the 503 page.
+    "console_page": {"status": 503, "debug_page": False},
     "bad_host": {"status": 400, "debug_page": False},
     "bad_host_unknown_url": {"status": 400, "debug_page": False},
 }
 
 
 def settings_env(module: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    env = clean_env(var_dir, DJANGO_SETTINGS_MODULE=f"config.settings.{module}", **extra)
+    env = clean_env(
+        var_dir,
+        DJANGO_SETTINGS_MODULE=f"config.settings.{module}",
+        WORKFLOWS_CONSOLE_DIR=str(var_dir / "no-console-build"),
+        **extra,
+    )
     if module == "production":
         env.update(
             DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
@@ -301,4 +309,5 @@ def test_make_run_settings_do_show_the_debug_page(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     seen = probe(result)
     assert seen["unknown_url"] == {"status": 404, "debug_page": True}
+    assert seen["console_page"] == {"status": 503, "debug_page": False}
     assert seen["bad_host"] == {"status": 400, "debug_page": True}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from openapi_schema_validator import OAS30ReadValidator
@@ -22,6 +23,7 @@ from referencing.jsonschema import DRAFT4
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.models import Role
 from approvals.tests.test_transfers import Chain
 from tests.factories import PASSWORD
 from workflows.models import WorkflowRun
@@ -266,3 +268,47 @@ def test_a_throttled_login_answers_as_documented(monkeypatch, check):
     throttled = check(client.post(token, body, format="json"), "post", token)
     assert throttled.status_code == 429
     assert int(throttled.headers["Retry-After"]) >= 1
+
+
+def test_the_session_endpoints_and_cookie_auth_are_documented(document):
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["cookieAuth"] == {
+        **schemes["cookieAuth"],
+        "type": "apiKey",
+        "in": "cookie",
+        "name": settings.SESSION_COOKIE_NAME,
+    }
+    login = document["paths"]["/api/auth/session/"]["post"]
+    assert _resolve(document, login["requestBody"]["content"]["application/json"]["schema"])[
+        "required"
+    ] == ["email", "password"]
+    for code in ("200", "401", "403", "429"):
+        assert "application/json" in login["responses"][code].get("content", {}), code
+    logout = document["paths"]["/api/auth/session/"]["delete"]
+    assert {"204", "403"} <= set(logout["responses"])
+    me = document["paths"]["/api/auth/me/"]["get"]
+    assert {"cookieAuth": []} in me["security"]
+    assert {"jwtAuth": []} in me["security"]
+
+
+@pytest.mark.django_db
+def test_the_session_flow_answers_as_documented(tenant, make_user, check):
+    user = make_user(Role.AGENT)
+    browser = Client(enforce_csrf_checks=True, REMOTE_ADDR=_client_ip())
+    csrf, session, me = "/api/auth/csrf/", "/api/auth/session/", "/api/auth/me/"
+    body = {"email": user.email, "password": PASSWORD}
+
+    assert check(browser.get(csrf), "get", csrf).status_code == 200
+    no_csrf = browser.post(session, body, content_type="application/json")
+    assert check(no_csrf, "post", session).status_code == 403
+    headers = {"HTTP_X_CSRFTOKEN": browser.cookies["csrftoken"].value}
+    wrong = {**body, "password": "Wrong-Pass-2026!"}
+    failed = browser.post(session, wrong, content_type="application/json", **headers)
+    assert check(failed, "post", session).status_code == 401
+    signed_in = browser.post(session, body, content_type="application/json", **headers)
+    assert check(signed_in, "post", session).status_code == 200
+    assert check(browser.get(me), "get", me).status_code == 200
+    headers = {"HTTP_X_CSRFTOKEN": browser.cookies["csrftoken"].value}  # new at sign-in
+    assert check(browser.delete(session), "delete", session).status_code == 403
+    assert check(browser.delete(session, **headers), "delete", session).status_code == 204
+    assert check(browser.get(me), "get", me).status_code == 401

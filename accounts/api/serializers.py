@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import exceptions, serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenObtainSerializer,
+)
 
 from accounts.models import Role, User
 
@@ -24,6 +27,12 @@ class MeSerializer(UserSerializer):
         read_only_fields = fields
 
 
+class SessionStateSerializer(serializers.Serializer):
+    """Who the session cookie signs in, if anyone: the console's first question."""
+
+    user = MeSerializer(allow_null=True)
+
+
 class UserCreateInputSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -41,8 +50,13 @@ class UserUpdateInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class EmailTokenObtainSerializer(TokenObtainPairSerializer):
-    """`{"email", "password"}` -> `{"access", "refresh"}`; one answer for every failure."""
+class EmailLoginSerializer(TokenObtainSerializer):
+    """`{"email", "password"}` checked by the authentication backend; `self.user` when valid.
+
+    Shared by the token and the session login. Every failure (unknown email, wrong password,
+    inactive user or tenant: `accounts.backends.user_may_sign_in`, simplejwt's
+    `USER_AUTHENTICATION_RULE`) raises DRF's `AuthenticationFailed` with one message.
+    """
 
     default_error_messages = {
         "no_active_account": "No active account found with the given credentials",
@@ -50,15 +64,11 @@ class EmailTokenObtainSerializer(TokenObtainPairSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs[self.username_field] = str(attrs.get(self.username_field, "")).strip().lower()
-        data = super().validate(attrs)
-        tenant = self.user.tenant
-        if tenant is not None and not tenant.is_active:
-            # DRF's exception, exactly as simplejwt raises it for a wrong password: simplejwt's
-            # own subclass would add a "code" key and tell this case apart.
-            raise exceptions.AuthenticationFailed(
-                self.error_messages["no_active_account"], "no_active_account"
-            )
-        return data
+        return super().validate(attrs)
+
+
+class EmailTokenObtainSerializer(EmailLoginSerializer, TokenObtainPairSerializer):
+    """`{"email", "password"}` -> `{"access", "refresh"}`; one answer for every failure."""
 
 
 class TokenRefreshInputSerializer(serializers.Serializer):
@@ -72,3 +82,10 @@ class LogoutInputSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class CsrfTokenSerializer(serializers.Serializer):
+    csrf_token = serializers.CharField(
+        help_text="Send it back as the `X-CSRFToken` header on unsafe requests (also in the "
+        "`csrftoken` cookie, which changes at sign-in: read the cookie before each request)."
+    )

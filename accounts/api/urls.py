@@ -1,9 +1,11 @@
 from django.urls import path
 
 from accounts.api.views import (
+    CsrfTokenView,
     LogoutView,
     MeView,
     RotatingTokenRefreshView,
+    SessionView,
     TenantUserViewSet,
     TokenObtainView,
 )
@@ -13,6 +15,8 @@ urlpatterns = [
     path("auth/token/refresh/", RotatingTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/me/", MeView.as_view(), name="me"),
+    path("auth/csrf/", CsrfTokenView.as_view(), name="auth-csrf"),
+    path("auth/session/", SessionView.as_view(), name="auth-session"),
     path(
         "tenants/<int:tenant_id>/users/",
         TenantUserViewSet.as_view({"get": "list", "post": "create"}),

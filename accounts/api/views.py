@@ -1,7 +1,16 @@
-"""Auth (JWT per DESIGN §4) and a tenant admin's management of their own users."""
+"""Auth (JWT per DESIGN §4 for API clients, session + CSRF for the console) and a tenant
+admin's management of their own users."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.middleware.csrf import get_token
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -9,9 +18,9 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import permissions, status, viewsets
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -19,15 +28,19 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import lockout, selectors, services, tokens
 from accounts.api.serializers import (
+    CsrfTokenSerializer,
+    EmailLoginSerializer,
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
     MeSerializer,
+    SessionStateSerializer,
     TokenPairSerializer,
     TokenRefreshInputSerializer,
     UserCreateInputSerializer,
     UserSerializer,
     UserUpdateInputSerializer,
 )
+from accounts.authentication import TenantJWTAuthentication, TenantSessionAuthentication
 from accounts.models import Role, User
 from core.api.schema import ERROR_DETAIL
 from core.api.views import TenantScopedMixin
@@ -61,19 +74,120 @@ class TokenObtainView(TokenObtainPairView):
         }
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        email = lockout.normalize_email(data.get("email"))
-        attempt = lockout.login_attempt_begin(email=email, ip=client_ip(request))
-        try:
-            response = super().post(request, *args, **kwargs)
-        except AuthenticationFailed:
-            attempt.failed()
-            raise
-        except BaseException:
-            attempt.release()  # a 400 (or worse) checked no password
-            raise
-        attempt.succeeded()
+        with login_guard(request):
+            return super().post(request, *args, **kwargs)
+
+
+def login_guard(request: Request) -> AbstractContextManager[lockout.LoginAttempt]:
+    """`accounts.lockout.login_guard` for this request's email and client IP."""
+    data = request.data if isinstance(request.data, dict) else {}
+    return lockout.login_guard(email=data.get("email"), ip=client_ip(request))
+
+
+class CsrfProtected(permissions.BasePermission):
+    """Django's CSRF check (cookie + `X-CSRFToken`, Origin) on unsafe requests, signed in or not.
+
+    For the session login: without it a page elsewhere could sign a browser into the
+    attacker's account (login CSRF). Signed-in session requests get it from
+    `TenantSessionAuthentication`.
+    """
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        TenantSessionAuthentication().enforce_csrf(request)  # 403 with the reason
+        return True
+
+
+class CsrfTokenView(APIView):
+    """`GET /api/auth/csrf/`: sets the `csrftoken` cookie and returns its token."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="CSRF token for the session sign-in",
+        responses={200: CsrfTokenSerializer},
+        auth=[],
+    )
+    @method_decorator(ensure_csrf_cookie)
+    def get(self, request: Request) -> Response:
+        response = Response({"csrf_token": get_token(request._request)})
+        add_never_cache_headers(response)
         return response
+
+
+SESSION_FAILURES = {
+    401: OpenApiResponse(ERROR_DETAIL, description="Wrong credentials (one body for every cause)."),
+    403: OpenApiResponse(
+        ERROR_DETAIL, description="CSRF check failed (no or wrong `X-CSRFToken`, or origin)."
+    ),
+    429: OpenApiResponse(ERROR_DETAIL, description="Locked out or throttled; see Retry-After."),
+}
+
+
+class SessionView(APIView):
+    """`POST /api/auth/session/` signs the browser in (session cookie); `DELETE` signs it out.
+
+    The console's sign-in; API clients use the tokens. Login takes the token login's rules:
+    the same lockout, `login` throttle, and one 401 body for every failure; and a CSRF token,
+    always. On success the session key and the CSRF token are new (read the `csrftoken`
+    cookie again).
+    """
+
+    authentication_classes = [TenantSessionAuthentication]
+    throttle_scope = "login"
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.request.method == "POST":
+            return [CsrfProtected()]
+        return [permissions.AllowAny()]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # A 401 stays a 401 (DRF makes it a 403 without a challenge): the API's usual one.
+        return TenantJWTAuthentication().authenticate_header(request)
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.request.method == "POST":
+            return [AnonRateThrottle(), ScopedRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        summary="Who the session signs in (the console's first question)",
+        responses={200: SessionStateSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        # 200 either way: a signed-out visitor is an answer, not an error (no 401 for the
+        # console to log); a JWT on this path is not a session and is not looked at.
+        user = request.user if request.user and request.user.is_authenticated else None
+        return Response(
+            {"user": MeSerializer(user).data if user is not None else None},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @extend_schema(
+        summary="Sign in with a session cookie (the console)",
+        request=EmailLoginSerializer,
+        responses={200: MeSerializer, **SESSION_FAILURES},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EmailLoginSerializer(data=request.data, context={"request": request})
+        with login_guard(request):
+            serializer.is_valid(raise_exception=True)
+            auth_login(request._request, serializer.user)  # a new session key and CSRF token
+        return Response(MeSerializer(serializer.user).data)
+
+    @extend_schema(
+        summary="Sign out (ends the session)",
+        responses={
+            204: OpenApiResponse(description="Signed out (also when no session was open)."),
+            403: SESSION_FAILURES[403],
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        # A signed-in caller passed the CSRF check in authentication; otherwise there is
+        # nothing of theirs to end.
+        auth_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RotatingTokenRefreshView(TokenRefreshView):

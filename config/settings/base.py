@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.RequestGuardMiddleware",  # 413 by Content-Length; lost database: 503
     "django.middleware.security.SecurityMiddleware",
+    "core.console.ConsoleFilesMiddleware",  # the built console's files (WhiteNoise)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,6 +103,8 @@ DB_PLATFORM_ROLE = os.environ.get("DB_PLATFORM_ROLE", "workflows_platform")
 DB_ALLOW_SUPERUSER = env_bool("DB_ALLOW_SUPERUSER", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Django's backend refusing inactive users and users of inactive tenants (login and sessions).
+AUTHENTICATION_BACKENDS = ["accounts.backends.TenantModelBackend"]
 TEST_RUNNER = "core.test_runner.PytestRunner"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -118,6 +121,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# The web console (a Vite build, `frontend/dist/`): its files are served at the site root
+# (core.console; hashed `assets/*` cached for a year), and every other GET outside /api/,
+# /static/, /healthz and /readyz answers its index.html (503 while it is not built).
+CONSOLE_DIR = Path(os.environ.get("WORKFLOWS_CONSOLE_DIR", BASE_DIR / "frontend" / "dist"))
+WHITENOISE_ALLOW_ALL_ORIGINS = False  # same-origin console: no CORS header on its files
+
+# Sessions are the console's sign-in (POST /api/auth/session/); API clients use JWT. The
+# console reads the CSRF cookie and sends it back as X-CSRFToken, so that one is not HttpOnly.
+SESSION_COOKIE_NAME = "workflows_session"
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_HOURS", "8")) * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_SAMESITE = "Lax"
+
 # Request bodies: over API_MAX_BODY_BYTES is a 413 on every endpoint (middleware and parser),
 # JSON nested deeper than API_MAX_JSON_DEPTH a 400; Django's own reads use the same limit.
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
@@ -125,7 +143,11 @@ API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", "64"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TenantJWTAuthentication"],
+    # JWT first: its WWW-Authenticate header keeps an unauthenticated answer a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TenantJWTAuthentication",
+        "accounts.authentication.TenantSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
@@ -172,6 +194,8 @@ SIMPLE_JWT = {
     # Every token carries a digest of the password hash: a new password voids older tokens
     # (checked by accounts.tokens on every request and refresh).
     "CHECK_REVOKE_TOKEN": True,
+    # The rule every password login applies (token and session): active user, active tenant.
+    "USER_AUTHENTICATION_RULE": "accounts.backends.user_may_sign_in",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -89,6 +90,22 @@ class TenantJWTScheme(SimpleJWTScheme):
 
     target_class = "accounts.authentication.TenantJWTAuthentication"
     name = "jwtAuth"
+
+
+class TenantSessionScheme(SessionScheme):
+    """The console's session cookie (`POST /api/auth/session/`); unsafe methods need CSRF."""
+
+    target_class = "accounts.authentication.TenantSessionAuthentication"
+    name = "cookieAuth"
+    priority = 0
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            **super().get_security_definition(auto_schema),
+            "description": "Session cookie set by `POST /api/auth/session/` (the web console). "
+            "POST, PUT, PATCH and DELETE also need the `X-CSRFToken` header, whose value is "
+            "the `csrftoken` cookie (`GET /api/auth/csrf/` sets it). API clients use `jwtAuth`.",
+        }
 
 
 class AutoSchema(SpectacularAutoSchema):

@@ -12,7 +12,7 @@ test("a signed-out visitor is sent to sign-in, and comes back after signing in",
   console.log(`first screen interactive after ${Date.now() - started} ms`);
   await expectAccessible(page, "sign-in");
   await shot(page, "sign-in");
-  await signIn(page, "admin");
+  await signIn(page, "admin", { here: true });
   await expect(page).toHaveURL(/\/transfers\?status=pending$/);
   await expect(page.getByLabel("Signed in as")).toContainText("Demo Helpline");
   await expect(page.getByLabel("Signed in as")).toContainText("ADMIN");

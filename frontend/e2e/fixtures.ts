@@ -43,8 +43,9 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(summary, `axe-core violations on ${screen}`).toEqual([]);
 }
 
-export async function signIn(page: Page, who: Who): Promise<void> {
-  await page.goto("/sign-in");
+/** Signs in on the sign-in page (opened unless `here`: e.g. after a redirect with ?next=). */
+export async function signIn(page: Page, who: Who, { here = false } = {}): Promise<void> {
+  if (!here) await page.goto("/sign-in");
   await page.getByLabel("Email").fill(USERS[who]);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();

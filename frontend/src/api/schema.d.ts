@@ -362,6 +362,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/csrf/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * CSRF token for the session sign-in
+         * @description `GET /api/auth/csrf/`: sets the `csrftoken` cookie and returns its token.
+         */
+        get: operations["auth_csrf_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/logout/": {
         parameters: {
             query?: never;
@@ -390,6 +410,49 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/session/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the session signs in (the console's first question)
+         * @description `POST /api/auth/session/` signs the browser in (session cookie); `DELETE` signs it out.
+         *
+         *     The console's sign-in; API clients use the tokens. Login takes the token login's rules:
+         *     the same lockout, `login` throttle, and one 401 body for every failure; and a CSRF token,
+         *     always. On success the session key and the CSRF token are new (read the `csrftoken`
+         *     cookie again).
+         */
+        get: operations["auth_session_retrieve"];
+        put?: never;
+        /**
+         * Sign in with a session cookie (the console)
+         * @description `POST /api/auth/session/` signs the browser in (session cookie); `DELETE` signs it out.
+         *
+         *     The console's sign-in; API clients use the tokens. Login takes the token login's rules:
+         *     the same lockout, `login` throttle, and one 401 body for every failure; and a CSRF token,
+         *     always. On success the session key and the CSRF token are new (read the `csrftoken`
+         *     cookie again).
+         */
+        post: operations["auth_session_create"];
+        /**
+         * Sign out (ends the session)
+         * @description `POST /api/auth/session/` signs the browser in (session cookie); `DELETE` signs it out.
+         *
+         *     The console's sign-in; API clients use the tokens. Login takes the token login's rules:
+         *     the same lockout, `login` throttle, and one 401 body for every failure; and a CSRF token,
+         *     always. On success the session key and the CSRF token are new (read the `csrftoken`
+         *     cookie again).
+         */
+        delete: operations["auth_session_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1066,6 +1129,21 @@ export interface components {
             name: string;
             action: string;
         };
+        CsrfToken: {
+            /** @description Send it back as the `X-CSRFToken` header on unsafe requests (also in the `csrftoken` cookie, which changes at sign-in: read the cookie before each request). */
+            csrf_token: string;
+        };
+        /**
+         * @description `{"email", "password"}` checked by the authentication backend; `self.user` when valid.
+         *
+         *     Shared by the token and the session login. Every failure (unknown email, wrong password,
+         *     inactive user or tenant: `accounts.backends.user_may_sign_in`, simplejwt's
+         *     `USER_AUTHENTICATION_RULE`) raises DRF's `AuthenticationFailed` with one message.
+         */
+        EmailLoginRequest: {
+            email: string;
+            password: string;
+        };
         /** @description `{"email", "password"}` -> `{"access", "refresh"}`; one answer for every failure. */
         EmailTokenObtainRequest: {
             email: string;
@@ -1414,6 +1492,23 @@ export interface components {
             /** Format: uri */
             previous: string | null;
             success: boolean;
+        };
+        /** @description Who the session cookie signs in, if anyone: the console's first question. */
+        SessionState: {
+            user: {
+                readonly id: number;
+                /** Format: email */
+                readonly email: string;
+                readonly full_name: string;
+                readonly tenant: number | null;
+                readonly role: components["schemas"]["RoleEnum"];
+                readonly is_active: boolean;
+                /** Format: date-time */
+                readonly created_at: string;
+                readonly tenant_name: string;
+                readonly tenant_slug: string;
+                readonly is_staff: boolean;
+            } | null;
         };
         Step: {
             readonly id: number;
@@ -3856,6 +3951,54 @@ export interface operations {
             };
         };
     };
+    auth_csrf_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfToken"];
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     auth_logout_create: {
         parameters: {
             query?: never;
@@ -3946,6 +4089,191 @@ export interface operations {
             };
             /** @description No, invalid or expired token (or credentials). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    auth_session_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    auth_session_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailLoginRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Wrong credentials (one body for every cause). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description CSRF check failed (no or wrong `X-CSRFToken`, or origin). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Locked out or throttled; see Retry-After. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    auth_session_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out (also when no session was open). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description CSRF check failed (no or wrong `X-CSRFToken`, or origin). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

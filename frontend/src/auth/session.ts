@@ -1,41 +1,31 @@
-// Session sign-in: CSRF cookie first, then POST /api/auth/session/ (see README "Security").
+// Session sign-in (README "Security"): a CSRF cookie first, then POST /api/auth/session/.
+// Signing in rotates the CSRF token; client.ts reads the cookie afresh on every write.
 import { ApiError, api, csrfToken, unwrap, type Schemas } from "../api/client";
 
 export type Me = Schemas["Me"];
 export type Role = Me["role"];
 
 async function ensureCsrf(): Promise<void> {
-  if (!csrfToken()) await fetch("/api/auth/csrf/", { credentials: "same-origin" });
-}
-
-async function send(method: "POST" | "DELETE", body?: unknown): Promise<Response> {
-  await ensureCsrf();
-  return fetch("/api/auth/session/", {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  if (!csrfToken()) await unwrap(api.GET("/api/auth/csrf/"));
 }
 
 export async function signIn(email: string, password: string): Promise<Me> {
-  const response = await send("POST", { email, password });
-  const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body as Me;
+  await ensureCsrf();
+  return unwrap(api.POST("/api/auth/session/", { body: { email, password } }));
 }
 
 export async function signOut(): Promise<void> {
-  const response = await send("DELETE");
-  if (!response.ok && response.status !== 401) throw new ApiError(response.status, null);
+  await ensureCsrf();
+  try {
+    await unwrap(api.DELETE("/api/auth/session/"));
+  } catch (error) {
+    // Already signed out elsewhere (expired, password changed): nothing left to end.
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+  }
 }
 
-/** The signed-in user, or null when signed out (401). */
+/** The signed-in user, or null when signed out (a 200 either way: nothing to log). */
 export async function fetchMe(): Promise<Me | null> {
-  try {
-    return await unwrap(api.GET("/api/auth/me/"));
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return null;
-    throw error;
-  }
+  const state = await unwrap(api.GET("/api/auth/session/"));
+  return state.user ?? null;
 }
