@@ -123,7 +123,7 @@ describe("StepConfigForm", () => {
 
   it("shows the server's 400 on config.url next to the URL field", async () => {
     const api = mockApi({
-      "GET /api/auth/me/": () => me("ADMIN"),
+      "GET /api/auth/session/": () => ({ user: me("ADMIN") }),
       "GET /api/tenants/1/workflows/5/": () => workflow([]),
       "GET /api/workflows/5/steps/": () => ({ count: 0, results: [] }),
       "GET /api/actions/": () => ACTIONS,

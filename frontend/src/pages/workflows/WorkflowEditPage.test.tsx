@@ -21,7 +21,7 @@ function serve(role: Schemas["RoleEnum"]) {
   ];
   const sorted = () => [...steps].sort((a, b) => a.order - b.order);
   const api = mockApi({
-    "GET /api/auth/me/": () => me(role),
+    "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/tenants/1/workflows/5/": () => workflow(sorted()),
     "GET /api/workflows/5/steps/": () => ({ count: steps.length, results: sorted() }),
     "GET /api/actions/": () => ACTIONS,

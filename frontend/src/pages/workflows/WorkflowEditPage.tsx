@@ -1,7 +1,7 @@
 // /workflows/new and /workflows/:id: a workflow's details and its steps. An ADMIN edits them;
 // every other role sees the same definition read-only, with no write controls.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 
 import { api, unwrap } from "../../api/client";
@@ -81,7 +81,12 @@ function NewWorkflow() {
 function ExistingWorkflow({ id }: { id: number }) {
   const me = useMe();
   const location = useLocation();
-  const created = (location.state as { created?: boolean } | null)?.created === true;
+  const navigate = useNavigate();
+  // "Created" is said once: kept for this visit, dropped from history so a reload does not repeat it.
+  const [created] = useState(() => (location.state as { created?: boolean } | null)?.created === true);
+  useEffect(() => {
+    if (created) navigate(location.pathname, { replace: true, state: null });
+  }, [created, navigate, location.pathname]);
   const workflow = useWorkflow(me.tenant ?? 0, id);
   const editable = can.manageDefinitions(me.role);
   if (workflow.isPending) return <Loading what="the workflow" />;
