@@ -1,7 +1,6 @@
 // Cases and the audit log: the agent follows the demo case's run and starts a workflow on a new
 // case; the admin reads that case's audit trail.
-import { expect, expectAccessible, shot, signIn, test } from "./fixtures";
-import { apiSession } from "./session-api";
+import { apiAs, expect, expectAccessible, shot, signIn, test } from "./fixtures";
 
 const NEW_CASE = { reference: "CASE-E2E-35", title: "Caller asks for a call back tomorrow" };
 
@@ -78,7 +77,7 @@ test.describe.serial("cases and their audit trail", () => {
     expect(newCasePath, "the previous test opened a case").toMatch(/^\/cases\/\d+$/);
     const caseId = Number(newCasePath.split("/").at(-1));
     // The agent completes the first form (the inbox is its own screen and spec).
-    const agent = await apiSession("agent", baseURL!);
+    const agent = await apiAs("agent", baseURL!);
     const tasks = await agent.get("/api/tasks/?subject_type=case&page_size=200");
     const task = tasks.results.find((t: { subject: { id: number } }) => t.subject.id === caseId);
     await agent.post(`/api/tasks/${task.id}/complete/`, { data: { contact_verified: true }, comment: "called back" });

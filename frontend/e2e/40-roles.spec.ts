@@ -2,8 +2,7 @@
 // sign in; another tenant's object is "Not found"; a server 403 is shown in words.
 import type { Page } from "@playwright/test";
 
-import { expect, seedData, signIn, test, USERS } from "./fixtures";
-import { apiSession } from "./session-api";
+import { apiAs, expect, seedData, signIn, test, USERS } from "./fixtures";
 
 // Words of a write control (a button or link), as the console names them.
 const WRITE_VERB = /\b(New|Create|Add|Save|Delete|Approve|Reject|Cancel|Replace all|Move|Drag)\b/i;
@@ -31,7 +30,7 @@ test.describe("a VIEWER", () => {
     const seed = seedData();
     // The agent is in no security group and may file only for one of their own (400
     // "not_member"); an ADMIN may file for any group, so the admin files it.
-    const admin = await apiSession("admin", baseURL!);
+    const admin = await apiAs("admin", baseURL!);
     const filed = await admin.post("/api/approvals/transfers/", {
       security_group: seed.finance_group,
       transfer_type: "FAR",
@@ -106,7 +105,7 @@ test.describe("a server 403", () => {
   // VIEWER meanwhile; the server refuses and the page says why. The role is restored after.
   test("is shown in words where the write was sent", async ({ page, baseURL }) => {
     const seed = seedData();
-    const admin = await apiSession("admin", baseURL!);
+    const admin = await apiAs("admin", baseURL!);
     const users = await admin.get(`/api/tenants/${seed.demo_tenant}/users/?page_size=200`);
     const agent = users.results.find((u: { email: string }) => u.email === USERS.agent);
     try {

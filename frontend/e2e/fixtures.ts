@@ -72,11 +72,12 @@ export async function apiAs(who: Who, baseURL: string) {
     headers: await headers(),
   });
   expect(login.ok(), await login.text()).toBeTruthy();
-  const send = async (method: string, url: string, data?: unknown) => {
+  // Set-up data for a spec: parsed JSON, typed loosely on purpose (specs read a field or two).
+  const send = async (method: string, url: string, data?: unknown): Promise<any> => {
     const response = await ctx.fetch(url, { method, data, headers: await headers() });
     const body = await response.text();
     expect(response.ok(), `${method} ${url} -> ${response.status()} ${body}`).toBeTruthy();
-    return body ? (JSON.parse(body) as unknown) : null;
+    return body ? JSON.parse(body) : null;
   };
   return {
     ctx,

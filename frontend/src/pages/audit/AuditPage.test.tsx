@@ -1,4 +1,3 @@
-import "../cases/relativeRequest";
 
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";

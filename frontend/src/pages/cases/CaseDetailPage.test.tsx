@@ -1,4 +1,3 @@
-import "./relativeRequest";
 
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
