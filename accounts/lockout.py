@@ -174,6 +174,13 @@ def login_attempt_begin(
             _release(cache, held)
             # The attempts holding the slots decide whether a lock follows; until then, wait.
             raise LoginLocked(wait=max(login_lock_remaining(email=email, ip=ip, cache=cache), 1))
+    # Look again once the slots are held: the attempt that reached the limit locks, then resets
+    # the counter, so an attempt that passed the first look just before the lock would find a
+    # fresh window and check a sixth password.
+    remaining = login_lock_remaining(email=email, ip=ip, cache=cache)
+    if remaining:
+        _release(cache, held)
+        raise LoginLocked(wait=remaining)
     return LoginAttempt(cache=cache, held=held, email=email)
 
 

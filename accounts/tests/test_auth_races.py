@@ -153,3 +153,30 @@ def test_twelve_parallel_wrong_passwords_check_at_most_five_in_redis(
     finally:
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
+
+
+def test_an_attempt_that_looked_before_the_lock_and_reserved_after_it_is_refused(
+    settings, monkeypatch
+):
+    """The interleaving behind a sixth check: attempt 6 finds no lock, then attempt 5 fails
+    (locks, and resets the counter), then attempt 6 takes a slot of the fresh window."""
+    from django.core.cache import caches
+
+    from accounts import lockout
+
+    settings.LOGIN_LOCKOUT_FAILURES = 5
+    settings.LOGIN_LOCKOUT_IP_FAILURES = 1000
+    cache = caches["default"]
+    cache.clear()
+    email = f"race-{uuid.uuid4().hex}@example.test"
+    first_five = [lockout.login_attempt_begin(email=email, ip=None) for _ in range(5)]
+    real_reserve = lockout._reserve
+
+    def reserve_after_the_others_failed(cache_, subject):
+        for attempt in first_five:
+            attempt.failed()
+        return real_reserve(cache_, subject)
+
+    monkeypatch.setattr(lockout, "_reserve", reserve_after_the_others_failed)
+    with pytest.raises(lockout.LoginLocked):
+        lockout.login_attempt_begin(email=email, ip=None)

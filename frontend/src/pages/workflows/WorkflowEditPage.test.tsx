@@ -1,5 +1,4 @@
 // First: lets the API client build relative URLs under Node (see the module).
-import "./relativeRequest";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
