@@ -28,10 +28,14 @@ with transaction.atomic():
     admin = user_create(
         tenant=other, email="admin@other.example", password=DEMO_PASSWORD, role=Role.ADMIN
     )
-    group = approval_services.group_create(tenant=other, name="Other Finance", actor=admin)
-    approval_services.group_add_member_by_name(
-        tenant=other, group_name=group.name, user=admin, actor=admin
+    approver = user_create(
+        tenant=other, email="approver@other.example", password=DEMO_PASSWORD, role=Role.SUPERVISOR
     )
+    group = approval_services.group_create(tenant=other, name="Other Finance", actor=admin)
+    for member in (admin, approver):  # the creator may not approve their own transfer
+        approval_services.group_add_member_by_name(
+            tenant=other, group_name=group.name, user=member, actor=admin
+        )
     workflow = workflow_services.workflow_create(
         tenant=other, name="Other approval", code="OTHER_WF", transfer_type="FAR", actor=admin
     )
