@@ -117,14 +117,18 @@ def task_inbox(*, tenant: Tenant, user: Any) -> QuerySet[HumanTask]:
         HumanTask.objects.for_tenant(tenant)
         .filter(status=TaskStatus.PENDING)
         .filter(Q(_open_ballot(user)) | Q(open_to_roles__contains=f",{user.role},"))
-        .select_related("step_run")
+        .select_related("step_run", "run__workflow")
         .order_by("-created_at", "-id")
     )
 
 
 def task_get(*, tenant: Tenant, task_id: int) -> HumanTask:
     try:
-        return HumanTask.objects.for_tenant(tenant).select_related("step_run").get(pk=task_id)
+        return (
+            HumanTask.objects.for_tenant(tenant)
+            .select_related("step_run", "run__workflow")
+            .get(pk=task_id)
+        )
     except HumanTask.DoesNotExist as exc:
         raise NotFound("Not found.") from exc
 

@@ -78,14 +78,23 @@ class TaskSubjectSerializer(serializers.Serializer):
     id = serializers.IntegerField()
 
 
+class TaskWorkflowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+
+
 class TaskSerializer(serializers.ModelSerializer):
     subject = serializers.SerializerMethodField()
+    # Loaded with the task (selectors.task_inbox / task_get): an inbox shows it on every card.
+    workflow = TaskWorkflowSerializer(source="run.workflow", read_only=True)
 
     class Meta:
         model = HumanTask
         fields = [
             "id",
             "run",
+            "workflow",
             "step_run",
             "name",
             "action",

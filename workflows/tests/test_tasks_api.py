@@ -26,6 +26,8 @@ def test_inbox_lists_only_tasks_the_caller_may_act_on(tenant, other_tenant, make
     item = body["results"][0]
     assert {"run", "step_run", "action", "status", "subject"} <= set(item)
     assert item["subject"] == {"type": "test", "id": 1}
+    workflow = run_a.workflow
+    assert item["workflow"] == {"id": workflow.pk, "code": workflow.code, "name": workflow.name}
     assert client_for(agent).get("/api/tasks/").json()["count"] == 0
     assert [t["id"] for t in client_for(named).get("/api/tasks/").json()["results"]] == [
         open_task(run_b).pk

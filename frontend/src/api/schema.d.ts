@@ -1533,6 +1533,7 @@ export interface components {
         Task: {
             readonly id: number;
             readonly run: number;
+            readonly workflow: components["schemas"]["TaskWorkflow"];
             readonly step_run: number;
             readonly name: string;
             readonly action: string;
@@ -1576,6 +1577,11 @@ export interface components {
          * @enum {string}
          */
         TaskStatusEnum: "pending" | "approved" | "rejected" | "completed" | "cancelled";
+        TaskWorkflow: {
+            id: number;
+            code: string | null;
+            name: string;
+        };
         Tenant: {
             readonly id: number;
             readonly name: string;
