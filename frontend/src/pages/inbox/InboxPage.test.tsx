@@ -26,10 +26,17 @@ function me(role: Me["role"]): Me {
   };
 }
 
+const WORKFLOWS: Record<number, string> = {
+  71: "FAR Approval Workflow",
+  72: "Secondary Review Workflow",
+  73: "Survivor Intake",
+};
+
 function task(id: number, reference: string, run: number): Task {
   return {
     id,
     run,
+    workflow: { id: run - 70, code: null, name: WORKFLOWS[run] ?? "A workflow" },
     step_run: id * 10,
     name: "Approve transfer",
     action: "approval",
@@ -52,8 +59,6 @@ function inbox(role: Me["role"], decide: (request: Request) => Response | Promis
   const api = mockApi({
     "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/tasks/": () => ({ count: pending.length, next: null, previous: null, results: pending }),
-    "GET /api/runs/71/": () => ({ id: 71, workflow_name: "FAR Approval Workflow" }),
-    "GET /api/runs/72/": () => ({ id: 72, workflow_name: "Secondary Review Workflow" }),
     "POST /api/tasks/1/approve/": async (request) => {
       const answer = await decide(request);
       // What the server does on success: the task is no longer pending.
@@ -143,7 +148,6 @@ describe("InboxPage", () => {
     const { calls } = mockApi({
       "GET /api/auth/session/": () => ({ user: me("AGENT") }),
       "GET /api/tasks/": () => ({ count: 1, next: null, previous: null, results: [safety] }),
-      "GET /api/runs/73/": () => ({ id: 73, workflow_name: "Survivor Intake" }),
       "POST /api/tasks/3/complete/": () => ({ ...safety, status: "completed" }),
     });
     renderWithProviders(

@@ -1,6 +1,6 @@
 // One pending task in the inbox: what it is about, where it stands, how long it has waited,
 // and (for roles that may act) the decision: approve/reject with a comment, or a form.
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useForm } from "react-hook-form";
 import { Link } from "react-router";
 
@@ -43,17 +43,6 @@ function ruleWords(task: Task): string {
   return `Rule: ${rule} (${task.approvals_count} of ${needed} approved so far).`;
 }
 
-function WorkflowName({ runId }: { runId: number }) {
-  const run = useQuery({
-    queryKey: ["runs", runId],
-    queryFn: () => unwrap(api.GET("/api/runs/{id}/", { params: { path: { id: runId } } })),
-    staleTime: 5 * 60_000,
-  });
-  if (run.data) return <>{run.data.workflow_name}</>;
-  if (run.isError) return <>run #{runId}</>;
-  return <span className="muted">loading…</span>;
-}
-
 export function TaskCard({
   task,
   mayAct,
@@ -80,7 +69,7 @@ export function TaskCard({
         <div>
           <dt>Workflow</dt>
           <dd>
-            <WorkflowName runId={task.run} />
+            {task.workflow.name}
           </dd>
         </div>
         <div>
