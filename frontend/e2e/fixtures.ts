@@ -92,7 +92,23 @@ export async function apiAs(who: Who, baseURL: string) {
 /** Every spec's page fails its test on a browser console error or an uncaught exception.
  * A test that provokes an HTTP error on purpose (a 404 page, a 409) lists its status in
  * `allowHttpErrors`: Chromium logs each non-2xx fetch as a console error. */
-export const test = base.extend<{ allowHttpErrors: number[]; consoleErrors: string[] }>({
+export const test = base.extend<{
+  allowHttpErrors: number[];
+  consoleErrors: string[];
+  finalShot: void;
+}>({
+  // Every test leaves a screenshot of where it ended (CI prints the folder), besides the
+  // named shots of each screen.
+  finalShot: [
+    async ({ page }, use, testInfo) => {
+      await use();
+      const name = `${path.basename(testInfo.file, ".spec.ts")}--${testInfo.title}`
+        .replace(/[^A-Za-z0-9-]+/g, "-")
+        .slice(0, 120);
+      if (!page.isClosed()) await page.screenshot({ path: path.join(ARTIFACTS, "tests", `${name}.png`) });
+    },
+    { auto: true },
+  ],
   allowHttpErrors: [[], { option: true }],
   consoleErrors: [
     async ({ page, allowHttpErrors }, use) => {
