@@ -186,7 +186,10 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
         log=log,
     )
     approvers = [user for user in users if user.email in APPROVER_EMAILS]
-    finance = _finance_group(tenant, admin, approvers, log)
+    # The agent files the group's transfers (only members and ADMINs may); never approves
+    # their own (allow_self_approval is off).
+    agent_user = next(user for user in users if user.role == Role.AGENT)
+    finance = _finance_group(tenant, admin, [*approvers, agent_user], log)
     approval_workflows = []
     for code, name, description, order in APPROVAL_WORKFLOWS:
         workflow = _workflow(

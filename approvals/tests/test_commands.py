@@ -91,6 +91,7 @@ def test_seed_demo_adds_finance_team_and_is_idempotent():
     finance = SecurityGroup.objects.get(name="Finance Team")
     assert finance.tenant.slug == "demo"
     assert sorted(finance.members.values_list("email", "role")) == [
+        ("agent@demo.example", Role.AGENT),
         ("approver1@demo.example", Role.SUPERVISOR),
         ("approver2@demo.example", Role.SUPERVISOR),
     ]

@@ -28,8 +28,7 @@ test.describe("a VIEWER", () => {
 
   test.beforeAll(async ({ baseURL }) => {
     const seed = seedData();
-    // The agent is in no security group and may file only for one of their own (400
-    // "not_member"); an ADMIN may file for any group, so the admin files it.
+    // Filed by an ADMIN (who may file for any group).
     const admin = await apiAs("admin", baseURL!);
     const filed = await admin.post("/api/approvals/transfers/", {
       security_group: seed.finance_group,
