@@ -4,27 +4,14 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, renderWithProviders } from "../../test/render";
+import { me, pageOf } from "../../test/data";
+import { jsonResponse, mockApi, renderSignedIn } from "../../test/render";
 import { InboxPage } from "./InboxPage";
 
 type Task = Schemas["Task"];
 type Me = Schemas["Me"];
 
-function me(role: Me["role"]): Me {
-  return {
-    id: 4,
-    email: "approver1@demo.example",
-    full_name: "April Approver",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T00:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
-}
+const approver = (role: Me["role"]) => me(role, { id: 4, email: "approver1@demo.example", full_name: "April Approver" });
 
 function task(id: number, reference: string, run: number): Task {
   return {
@@ -50,8 +37,8 @@ function task(id: number, reference: string, run: number): Task {
 function inbox(role: Me["role"], decide: (request: Request) => Response | Promise<Response>) {
   const pending = [task(1, "INV-1001", 71), task(2, "INV-1002", 72)];
   const api = mockApi({
-    "GET /api/auth/session/": () => ({ user: me(role) }),
-    "GET /api/tasks/": () => ({ count: pending.length, next: null, previous: null, results: pending }),
+    "GET /api/auth/session/": () => ({ user: approver(role) }),
+    "GET /api/tasks/": () => pageOf(pending),
     "GET /api/runs/71/": () => ({ id: 71, workflow_name: "FAR Approval Workflow" }),
     "GET /api/runs/72/": () => ({ id: 72, workflow_name: "Secondary Review Workflow" }),
     "POST /api/tasks/1/approve/": async (request) => {
@@ -61,12 +48,7 @@ function inbox(role: Me["role"], decide: (request: Request) => Response | Promis
       return answer;
     },
   });
-  renderWithProviders(
-    <RequireAuth>
-      <InboxPage />
-    </RequireAuth>,
-    { route: "/inbox" },
-  );
+  renderSignedIn(<InboxPage />, { route: "/inbox" });
   return api;
 }
 
@@ -141,16 +123,12 @@ describe("InboxPage", () => {
       subject: { type: "case", id: 8, reference: "CASE-DEMO-1", title: "Caller needs a safe place tonight" },
     };
     const { calls } = mockApi({
-      "GET /api/auth/session/": () => ({ user: me("AGENT") }),
-      "GET /api/tasks/": () => ({ count: 1, next: null, previous: null, results: [safety] }),
+      "GET /api/auth/session/": () => ({ user: approver("AGENT") }),
+      "GET /api/tasks/": () => pageOf([safety]),
       "GET /api/runs/73/": () => ({ id: 73, workflow_name: "Survivor Intake" }),
       "POST /api/tasks/3/complete/": () => ({ ...safety, status: "completed" }),
     });
-    renderWithProviders(
-      <RequireAuth>
-        <InboxPage />
-      </RequireAuth>,
-    );
+    renderSignedIn(<InboxPage />);
     const item = await screen.findByRole("listitem", { name: "Case CASE-DEMO-1" });
     expect(within(item).getByRole("link", { name: "Case CASE-DEMO-1" })).toHaveAttribute("href", "/cases/8");
     await user.click(within(item).getByRole("button", { name: "Complete" }));
