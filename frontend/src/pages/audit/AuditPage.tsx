@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { ApiError, api, unwrap } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { FieldError, QueryView } from "../../components/States";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { when } from "../../components/time";
@@ -129,11 +130,7 @@ function AuditFilters({
           aria-describedby={errors.object_type ? "audit-type-error" : undefined}
         >
           <option value="">Any type</option>
-          {Object.entries(OBJECT_TYPES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={OBJECT_TYPES} />
           {!known && <option value={values.object_type}>{values.object_type}</option>}
         </select>
         <FieldError id="audit-type-error" message={errors.object_type} />

@@ -6,6 +6,7 @@ import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { QueryView } from "../../components/States";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { when } from "../../components/time";
@@ -131,22 +132,14 @@ function CaseFilters({
         <label htmlFor="cases-status">Status</label>
         <select id="cases-status" value={values.status} onChange={(e) => set("status", e.target.value)}>
           <option value="">Any status</option>
-          {Object.entries(CASE_STATUSES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={CASE_STATUSES} />
         </select>
       </div>
       <div>
         <label htmlFor="cases-priority">Priority</label>
         <select id="cases-priority" value={values.priority} onChange={(e) => set("priority", e.target.value)}>
           <option value="">Any priority</option>
-          {Object.entries(PRIORITIES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={PRIORITIES} />
         </select>
       </div>
       <div>

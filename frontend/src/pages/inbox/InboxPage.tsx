@@ -7,6 +7,7 @@ import { Link } from "react-router";
 import { ApiError, api, unwrap, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { Empty, ErrorState, QueryView } from "../../components/States";
 import { ACTION_WORDS } from "./forms";
@@ -113,11 +114,7 @@ export function InboxPage() {
           <label htmlFor="inbox-action">Kind of step</label>
           <select id="inbox-action" value={filters.action} onChange={(e) => setFilter("action", e.target.value)}>
             <option value="">Every kind</option>
-            {Object.entries(ACTION_WORDS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <LabelOptions labels={ACTION_WORDS} />
           </select>
         </div>
       </form>

@@ -6,6 +6,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import type { operations } from "../../api/schema";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { QueryView } from "../../components/States";
 import { when } from "../../components/time";
@@ -68,11 +69,7 @@ export function TransferListPage() {
           <label htmlFor="transfers-status">Status</label>
           <select id="transfers-status" value={filters.status} onChange={(e) => setFilter("status", e.target.value)}>
             <option value="">Any status</option>
-            {Object.entries(TRANSFER_STATUS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <LabelOptions labels={TRANSFER_STATUS} />
           </select>
         </div>
         <div>
