@@ -180,8 +180,10 @@ test.describe.serial("a transfer's approval chain", () => {
     await expect(table.getByRole("link", { name: LIST_REF })).toHaveCount(0);
     await expect(table.getByRole("row", { name: new RegExp(CHAIN_REF) })).toContainText("Rejected in workflow 2 of 3");
 
-    await page.getByLabel("Created by me").check();
+    // The box follows the URL, which the router updates in a transition: click, then wait.
+    await page.getByLabel("Created by me").click();
     await expect(page).toHaveURL(/[?&]mine=true/);
+    await expect(page.getByLabel("Created by me")).toBeChecked();
     await expect(table.getByRole("link", { name: CHAIN_REF })).toBeVisible();
   });
 });

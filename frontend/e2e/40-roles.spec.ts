@@ -2,7 +2,7 @@
 // sign in; another tenant's object is "Not found"; a server 403 is shown in words.
 import type { Page } from "@playwright/test";
 
-import { apiAs, expect, seedData, signIn, test, USERS } from "./fixtures";
+import { apiAs, detailIds, expect, seedData, signIn, test, USERS } from "./fixtures";
 
 // Words of a write control (a button or link), as the console names them.
 const WRITE_VERB = /\b(New|Create|Add|Save|Delete|Approve|Reject|Cancel|Replace all|Move|Drag)\b/i;
@@ -24,26 +24,14 @@ async function writeControls(page: Page, path: string): Promise<string[]> {
 }
 
 test.describe("a VIEWER", () => {
-  const ids: Record<string, number> = {};
+  let ids: Awaited<ReturnType<typeof detailIds>>;
 
   test.beforeAll(async ({ baseURL }) => {
-    const seed = seedData();
     // Filed by an ADMIN (who may file for any group).
-    const admin = await apiAs("admin", baseURL!);
-    const filed = await admin.post("/api/approvals/transfers/", {
-      security_group: seed.finance_group,
-      transfer_type: "FAR",
-      reference: "ROLES-40",
-      amount: "75.00",
-      currency: "EUR",
-      description: "Filed for the roles spec",
+    ids = await detailIds(baseURL!, {
+      transfer: { reference: "ROLES-40", amount: "75.00", description: "Filed for the roles spec" },
+      workflowCode: "SURVIVOR_INTAKE",
     });
-    ids.transfer = filed.transfer.id;
-    const workflows = await admin.get(`/api/tenants/${seed.demo_tenant}/workflows/?code=SURVIVOR_INTAKE`);
-    ids.workflow = workflows.results[0].id;
-    const cases = await admin.get("/api/cases/?search=CASE-DEMO-1");
-    ids.demoCase = cases.results[0].id;
-    await admin.dispose();
   });
 
   test("is offered no write control on any screen", async ({ page }) => {

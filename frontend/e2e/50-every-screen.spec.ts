@@ -3,7 +3,7 @@
 // wider than the screen, and the browser console stays clean (the fixture's check).
 import type { Page } from "@playwright/test";
 
-import { apiAs, expect, expectAccessible, seedData, shot, signIn, test } from "./fixtures";
+import { detailIds, expect, expectAccessible, seedData, shot, signIn, test } from "./fixtures";
 
 const VIEWPORTS = [
   { name: "desk", width: 1280, height: 800 },
@@ -28,28 +28,20 @@ test.describe("every screen", () => {
 
   test.beforeAll(async ({ baseURL }) => {
     const seed = seedData();
-    const admin = await apiAs("admin", baseURL!);
-    const filed = await admin.post("/api/approvals/transfers/", {
-      security_group: seed.finance_group,
-      transfer_type: "FAR",
-      reference: `SCREENS-${Date.now().toString(36)}`,
-      amount: "320.00",
-      currency: "EUR",
-      description: "Filed to look at every screen",
+    const ids = await detailIds(baseURL!, {
+      transfer: { reference: `SCREENS-${Date.now().toString(36)}`, amount: "320.00", description: "Filed to look at every screen" },
+      workflowCode: "FAR_WF_V1",
     });
-    const workflows = await admin.get(`/api/tenants/${seed.demo_tenant}/workflows/?code=FAR_WF_V1`);
-    const cases = await admin.get("/api/cases/?search=CASE-DEMO-1");
-    await admin.dispose();
     paths.push(
       "/inbox",
       "/transfers",
       "/transfers/new",
-      `/transfers/${filed.transfer.id}`,
+      `/transfers/${ids.transfer}`,
       "/cases",
-      `/cases/${cases.results[0].id}`,
+      `/cases/${ids.demoCase}`,
       "/workflows",
       "/workflows/new",
-      `/workflows/${workflows.results[0].id}`,
+      `/workflows/${ids.workflow}`,
       "/groups",
       `/groups/${seed.finance_group}`,
       "/users",

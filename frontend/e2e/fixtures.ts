@@ -89,6 +89,29 @@ export async function apiAs(who: Who, baseURL: string) {
   };
 }
 
+/** Objects for the detail screens, looked up (or filed) as the demo admin: a FAR transfer filed
+ * now for the Finance Team, the workflow with `workflowCode`, and the seeded case CASE-DEMO-1. */
+export async function detailIds(
+  baseURL: string,
+  { transfer, workflowCode }: { transfer: { reference: string; amount: string; description: string }; workflowCode: string },
+): Promise<{ transfer: number; workflow: number; demoCase: number }> {
+  const seed = seedData();
+  const admin = await apiAs("admin", baseURL);
+  try {
+    const filed = await admin.post("/api/approvals/transfers/", {
+      security_group: seed.finance_group,
+      transfer_type: "FAR",
+      currency: "EUR",
+      ...transfer,
+    });
+    const workflows = await admin.get(`/api/tenants/${seed.demo_tenant}/workflows/?code=${workflowCode}`);
+    const cases = await admin.get("/api/cases/?search=CASE-DEMO-1");
+    return { transfer: filed.transfer.id, workflow: workflows.results[0].id, demoCase: cases.results[0].id };
+  } finally {
+    await admin.dispose();
+  }
+}
+
 /** Every spec's page fails its test on a browser console error or an uncaught exception.
  * A test that provokes an HTTP error on purpose (a 404 page, a 409) lists its status in
  * `allowHttpErrors`: Chromium logs each non-2xx fetch as a console error. */

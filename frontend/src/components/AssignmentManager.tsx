@@ -18,7 +18,7 @@ import {
   type Assignment,
 } from "./groups/assignmentsApi";
 import { SortableList } from "./SortableList";
-import { Empty, ErrorMessage, ErrorState, Loading } from "./States";
+import { ErrorMessage, QueryView } from "./States";
 import "./groups/groups.css";
 
 export interface AssignmentManagerProps {
@@ -87,38 +87,41 @@ export function AssignmentManager({ groupId, groupName, tenantId, canEdit }: Ass
         When someone in {groupName} files a transfer, the first workflow starts; each next one starts
         when the one before it completes. A rejection stops the chain.
       </p>
-      {assignments.isPending ? (
-        <Loading what="assigned workflows" />
-      ) : assignments.isError ? (
-        <ErrorState error={assignments.error} />
-      ) : assignments.data.length === 0 ? (
-        <Empty>No workflow is assigned to {groupName} yet.</Empty>
-      ) : canEdit ? (
-        <SortableList
-          items={assignments.data}
-          getId={(a) => a.id}
-          getLabel={(a) => a.workflow_template_name}
-          label={`Workflows of ${groupName}, in execution order`}
-          onReorder={(ordered) => reorder.mutate(ordered)}
-          renderItem={(a, index) => (
-            <AssignmentRow
-              assignment={a}
-              position={index + 1}
-              busy={toggle.isPending || remove.isPending}
-              onToggle={(active) => toggle.mutate({ id: a.id, active })}
-              onRemove={() => remove.mutate(a)}
+      <QueryView
+        query={assignments}
+        what="assigned workflows"
+        isEmpty={(data) => data.length === 0}
+        empty={<>No workflow is assigned to {groupName} yet.</>}
+      >
+        {(data) =>
+          canEdit ? (
+            <SortableList
+              items={data}
+              getId={(a) => a.id}
+              getLabel={(a) => a.workflow_template_name}
+              label={`Workflows of ${groupName}, in execution order`}
+              onReorder={(ordered) => reorder.mutate(ordered)}
+              renderItem={(a, index) => (
+                <AssignmentRow
+                  assignment={a}
+                  position={index + 1}
+                  busy={toggle.isPending || remove.isPending}
+                  onToggle={(active) => toggle.mutate({ id: a.id, active })}
+                  onRemove={() => remove.mutate(a)}
+                />
+              )}
             />
-          )}
-        />
-      ) : (
-        <ol className="assignment-list-plain" aria-label={`Workflows of ${groupName}, in execution order`}>
-          {assignments.data.map((a, index) => (
-            <li key={a.id}>
-              <AssignmentRow assignment={a} position={index + 1} />
-            </li>
-          ))}
-        </ol>
-      )}
+          ) : (
+            <ol className="assignment-list-plain" aria-label={`Workflows of ${groupName}, in execution order`}>
+              {data.map((a, index) => (
+                <li key={a.id}>
+                  <AssignmentRow assignment={a} position={index + 1} />
+                </li>
+              ))}
+            </ol>
+          )
+        }
+      </QueryView>
       <p role="status" aria-live="polite" className="muted">
         {reorder.isPending ? "Saving the new order…" : saved}
       </p>
@@ -126,13 +129,11 @@ export function AssignmentManager({ groupId, groupName, tenantId, canEdit }: Ass
       <ErrorMessage error={rowError} />
       {canEdit && assignments.isSuccess && (
         <>
-          {workflows.isPending ? (
-            <Loading what="workflows" />
-          ) : workflows.isError ? (
-            <ErrorState error={workflows.error} />
-          ) : (
-            <AddAssignmentForm groupId={groupId} assignments={assignments.data} workflows={workflows.data} />
-          )}
+          <QueryView query={workflows} what="workflows">
+            {(data) => (
+              <AddAssignmentForm groupId={groupId} assignments={assignments.data} workflows={data} />
+            )}
+          </QueryView>
           <div className="actions">
             <button type="button" onClick={() => setReplacing(true)} disabled={!workflows.isSuccess}>
               Replace all…

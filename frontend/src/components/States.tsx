@@ -1,4 +1,5 @@
 // Loading, empty and error states in words (never a blank area or a spinner alone).
+import type { UseQueryResult } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 
 import { ApiError } from "../api/client";
@@ -48,4 +49,24 @@ export function FieldError({ id, message }: { id: string; message?: string | und
       {message}
     </span>
   );
+}
+
+type QueryViewProps<T, E> = {
+  query: UseQueryResult<T, E>;
+  /** Words after "Loading …", e.g. "cases". */
+  what: string;
+  /** When the data counts as empty, `empty` is shown instead of the children. */
+  isEmpty?: (data: T) => boolean;
+  empty?: ReactNode;
+  /** Replaces the default ErrorState, for errors a page explains in its own words. */
+  error?: (error: E) => ReactNode;
+  children: (data: T) => ReactNode;
+};
+
+/** One query's loading, error, empty and data states, in that order. */
+export function QueryView<T, E>({ query, what, isEmpty, empty, error, children }: QueryViewProps<T, E>) {
+  if (query.isPending) return <Loading what={what} />;
+  if (query.isError) return error ? error(query.error) : <ErrorState error={query.error} />;
+  if (isEmpty?.(query.data)) return <Empty>{empty}</Empty>;
+  return children(query.data);
 }

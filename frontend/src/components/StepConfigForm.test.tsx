@@ -3,10 +3,10 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { RequireAuth } from "../auth/AuthContext";
 import { WorkflowEditPage } from "../pages/workflows/WorkflowEditPage";
-import { ACTIONS, CUSTOM_ACTION, GROUPS_PAGE, me, workflow } from "../pages/workflows/testData";
-import { jsonResponse, mockApi, renderWithProviders } from "../test/render";
+import { ACTIONS, CUSTOM_ACTION, GROUPS_PAGE, workflow } from "../pages/workflows/testData";
+import { me } from "../test/data";
+import { jsonResponse, mockApi, renderSignedIn, renderWithProviders } from "../test/render";
 import { StepConfigForm } from "./StepConfigForm";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -130,12 +130,7 @@ describe("StepConfigForm", () => {
       "POST /api/workflows/5/steps/": () => jsonResponse(400, { config: { url: ["This field is required."] } }),
     });
     const user = userEvent.setup();
-    renderWithProviders(
-      <RequireAuth>
-        <WorkflowEditPage />
-      </RequireAuth>,
-      { route: "/workflows/5", path: "/workflows/:id" },
-    );
+    renderSignedIn(<WorkflowEditPage />, { route: "/workflows/5", path: "/workflows/:id" });
     const form = await screen.findByRole("form", { name: "Add a step" });
     await user.type(within(form).getByLabelText("Step name"), "Notify");
     await user.selectOptions(within(form).getByLabelText("Action"), "webhook");

@@ -5,6 +5,8 @@ import type { ReactElement } from "react";
 import { MemoryRouter, Route, Routes } from "react-router";
 import { vi } from "vitest";
 
+import { RequireAuth } from "../auth/AuthContext";
+
 export function renderWithProviders(
   ui: ReactElement,
   { route = "/", path = "*" }: { route?: string; path?: string } = {},
@@ -53,4 +55,9 @@ export function jsonResponse(status: number, body: unknown): Response {
     status,
     headers: { "Content-Type": "application/json" },
   });
+}
+
+/** A page as the app mounts it: behind RequireAuth (so mock GET /api/auth/session/). */
+export function renderSignedIn(ui: ReactElement, options?: { route?: string; path?: string }) {
+  return renderWithProviders(<RequireAuth>{ui}</RequireAuth>, options);
 }

@@ -4,27 +4,12 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
 import { when } from "../../components/time";
-import { mockApi, renderWithProviders } from "../../test/render";
+import { me, pageOf } from "../../test/data";
+import { mockApi, renderSignedIn } from "../../test/render";
 import { AuditPage } from "./AuditPage";
 
 type Role = Schemas["RoleEnum"];
-
-function me(role: Role): Schemas["Me"] {
-  return {
-    id: 1,
-    email: "admin@demo.example",
-    full_name: "Ada Admin",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T09:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
-}
 
 const users: Schemas["PaginatedUserList"] = {
   count: 1,
@@ -73,14 +58,9 @@ function renderPage(role: Role, route = "/audit") {
   const api = mockApi({
     "GET /api/auth/session/": () => ({ user: me(role) }),
     "GET /api/tenants/1/users/": () => users,
-    "GET /api/audit-log/": () => ({ count: entries.length, next: null, previous: null, results: entries }),
+    "GET /api/audit-log/": () => pageOf(entries),
   });
-  renderWithProviders(
-    <RequireAuth>
-      <AuditPage />
-    </RequireAuth>,
-    { route, path: "/audit" },
-  );
+  renderSignedIn(<AuditPage />, { route, path: "/audit" });
   return api;
 }
 

@@ -6,7 +6,8 @@ import { useState, type FormEvent } from "react";
 import { ApiError, api, unwrap } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
-import { Empty, ErrorState, FieldError, Loading } from "../../components/States";
+import { LabelOptions } from "../../components/LabelOptions";
+import { FieldError, QueryView } from "../../components/States";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { when } from "../../components/time";
 import { changes, operationLabel, type AuditEvent } from "./diff";
@@ -74,22 +75,23 @@ function AuditLog() {
         set={setFilter}
         errors={{ object_type: fieldError("object_type"), object_id: fieldError("object_id") }}
       />
-      {entries.isPending ? (
-        <Loading what="the audit log" />
-      ) : entries.isError ? (
-        <ErrorState error={entries.error} />
-      ) : entries.data.results.length === 0 ? (
-        <Empty>{filtered ? "Nothing was recorded for this object." : "Nothing recorded yet."}</Empty>
-      ) : (
-        <>
-          <ol className="audit-list" aria-label="Audit entries">
-            {entries.data.results.map((event) => (
-              <AuditEntry key={event.id} event={event} />
-            ))}
-          </ol>
-          <Pagination count={entries.data.count} pageSize={PAGE_SIZE} label="Audit log" />
-        </>
-      )}
+      <QueryView
+        query={entries}
+        what="the audit log"
+        isEmpty={(data) => data.results.length === 0}
+        empty={filtered ? "Nothing was recorded for this object." : "Nothing recorded yet."}
+      >
+        {(data) => (
+          <>
+            <ol className="audit-list" aria-label="Audit entries">
+              {data.results.map((event) => (
+                <AuditEntry key={event.id} event={event} />
+              ))}
+            </ol>
+            <Pagination count={data.count} pageSize={PAGE_SIZE} label="Audit log" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }
@@ -128,11 +130,7 @@ function AuditFilters({
           aria-describedby={errors.object_type ? "audit-type-error" : undefined}
         >
           <option value="">Any type</option>
-          {Object.entries(OBJECT_TYPES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={OBJECT_TYPES} />
           {!known && <option value={values.object_type}>{values.object_type}</option>}
         </select>
         <FieldError id="audit-type-error" message={errors.object_type} />

@@ -5,6 +5,7 @@ import { useNavigate } from "react-router";
 
 import { api, unwrap, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
+import { LabelOptions } from "../../components/LabelOptions";
 import { FieldError } from "../../components/States";
 import { useTenantUsers, userLabel } from "../audit/people";
 import { FormProblem, fieldMessage } from "./FormProblem";
@@ -92,11 +93,7 @@ export function CaseCreateForm({ onCancel }: { onCancel: () => void }) {
         <div>
           <label htmlFor="case-priority">Case priority</label>
           <select id="case-priority" {...form.register("priority")}>
-            {Object.entries(PRIORITIES).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <LabelOptions labels={PRIORITIES} />
           </select>
           <FieldError id="case-priority-error" message={message("priority")} />
         </div>

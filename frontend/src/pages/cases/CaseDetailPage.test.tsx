@@ -4,26 +4,13 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, renderWithProviders } from "../../test/render";
+import { me } from "../../test/data";
+import { jsonResponse, mockApi, renderSignedIn } from "../../test/render";
 import { CaseDetailPage } from "./CaseDetailPage";
 
 type Role = Schemas["RoleEnum"];
 
-function me(role: Role): Schemas["Me"] {
-  return {
-    id: 3,
-    email: `${role.toLowerCase()}@demo.example`,
-    full_name: "Ann Agent",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T09:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
-}
+const meAs = (role: Role) => me(role, { id: 3, email: `${role.toLowerCase()}@demo.example`, full_name: "Ann Agent" });
 
 function step(id: number, order: number, name: string, action: string, status: Schemas["RunStepStatusEnum"]): Schemas["RunStep"] {
   return {
@@ -88,18 +75,13 @@ const workflows: Schemas["PaginatedWorkflowList"] = {
 
 function renderPage(role: Role, routes: Parameters<typeof mockApi>[0] = {}) {
   const api = mockApi({
-    "GET /api/auth/session/": () => ({ user: me(role) }),
+    "GET /api/auth/session/": () => ({ user: meAs(role) }),
     "GET /api/cases/7/": () => theCase,
     "GET /api/runs/40/": () => intake,
     "GET /api/tenants/1/workflows/": () => workflows,
     ...routes,
   });
-  renderWithProviders(
-    <RequireAuth>
-      <CaseDetailPage />
-    </RequireAuth>,
-    { route: "/cases/7", path: "/cases/:id" },
-  );
+  renderSignedIn(<CaseDetailPage />, { route: "/cases/7", path: "/cases/:id" });
   return api;
 }
 

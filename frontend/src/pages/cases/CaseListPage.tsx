@@ -6,7 +6,8 @@ import { Link } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
-import { Empty, ErrorState, Loading } from "../../components/States";
+import { LabelOptions } from "../../components/LabelOptions";
+import { QueryView } from "../../components/States";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
 import { when } from "../../components/time";
 import { useTenantUsers, userLabel } from "../audit/people";
@@ -56,48 +57,49 @@ export function CaseListPage() {
         </div>
       )}
       <CaseFilters key={filters.search} values={filters} set={setFilter} />
-      {cases.isPending ? (
-        <Loading what="cases" />
-      ) : cases.isError ? (
-        <ErrorState error={cases.error} />
-      ) : cases.data.results.length === 0 ? (
-        <Empty>{filtered ? "No case matches these filters." : "No cases yet."}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Cases, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Reference</th>
-                  <th scope="col">Title</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Priority</th>
-                  <th scope="col">Assigned to</th>
-                  <th scope="col">Opened</th>
-                </tr>
-              </thead>
-              <tbody>
-                {cases.data.results.map((c) => (
-                  <tr key={c.id}>
-                    <td>
-                      <Link to={`/cases/${c.id}`}>{c.reference}</Link>
-                    </td>
-                    <td>{c.title}</td>
-                    <td>
-                      <span className={`badge badge-${c.status}`}>{CASE_STATUSES[c.status]}</span>
-                    </td>
-                    <td>{PRIORITIES[c.priority]}</td>
-                    <td>{c.assignee_email ?? <span className="muted">Nobody</span>}</td>
-                    <td>{when(c.created_at)}</td>
+      <QueryView
+        query={cases}
+        what="cases"
+        isEmpty={(data) => data.results.length === 0}
+        empty={filtered ? "No case matches these filters." : "No cases yet."}
+      >
+        {(data) => (
+          <>
+            <div className="table-wrap">
+              <table>
+                <caption className="visually-hidden">Cases, newest first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Reference</th>
+                    <th scope="col">Title</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Priority</th>
+                    <th scope="col">Assigned to</th>
+                    <th scope="col">Opened</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination count={cases.data.count} pageSize={PAGE_SIZE} label="Cases" />
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {data.results.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        <Link to={`/cases/${c.id}`}>{c.reference}</Link>
+                      </td>
+                      <td>{c.title}</td>
+                      <td>
+                        <span className={`badge badge-${c.status}`}>{CASE_STATUSES[c.status]}</span>
+                      </td>
+                      <td>{PRIORITIES[c.priority]}</td>
+                      <td>{c.assignee_email ?? <span className="muted">Nobody</span>}</td>
+                      <td>{when(c.created_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination count={data.count} pageSize={PAGE_SIZE} label="Cases" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }
@@ -130,22 +132,14 @@ function CaseFilters({
         <label htmlFor="cases-status">Status</label>
         <select id="cases-status" value={values.status} onChange={(e) => set("status", e.target.value)}>
           <option value="">Any status</option>
-          {Object.entries(CASE_STATUSES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={CASE_STATUSES} />
         </select>
       </div>
       <div>
         <label htmlFor="cases-priority">Priority</label>
         <select id="cases-priority" value={values.priority} onChange={(e) => set("priority", e.target.value)}>
           <option value="">Any priority</option>
-          {Object.entries(PRIORITIES).map(([value, label]) => (
-            <option key={value} value={value}>
-              {label}
-            </option>
-          ))}
+          <LabelOptions labels={PRIORITIES} />
         </select>
       </div>
       <div>

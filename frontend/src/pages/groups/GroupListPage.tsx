@@ -8,7 +8,7 @@ import { ApiError } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
 import { Pagination, usePage } from "../../components/Pagination";
-import { Empty, ErrorMessage, ErrorState, FieldError, Loading } from "../../components/States";
+import { ErrorMessage, FieldError, QueryView } from "../../components/States";
 import "../../components/groups/groups.css";
 import { PAGE_SIZE, createGroup, fetchGroups, groupsKey, type SecurityGroup } from "./groupsApi";
 
@@ -29,18 +29,19 @@ export function GroupListPage() {
       </p>
       {can.manageDefinitions(me.role) && <CreateGroupForm />}
       <h2>All groups</h2>
-      {groups.isPending ? (
-        <Loading what="security groups" />
-      ) : groups.isError ? (
-        <ErrorState error={groups.error} />
-      ) : groups.data.security_groups.length === 0 ? (
-        <Empty>{page > 1 ? "No groups on this page." : "No security group yet."}</Empty>
-      ) : (
-        <>
-          <GroupTable groups={groups.data.security_groups} />
-          <Pagination count={groups.data.count} pageSize={PAGE_SIZE} label="Security groups" />
-        </>
-      )}
+      <QueryView
+        query={groups}
+        what="security groups"
+        isEmpty={(data) => data.security_groups.length === 0}
+        empty={page > 1 ? "No groups on this page." : "No security group yet."}
+      >
+        {(data) => (
+          <>
+            <GroupTable groups={data.security_groups} />
+            <Pagination count={data.count} pageSize={PAGE_SIZE} label="Security groups" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

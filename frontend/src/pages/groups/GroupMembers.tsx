@@ -5,7 +5,7 @@ import { useForm } from "react-hook-form";
 
 import { ApiError } from "../../api/client";
 import { Pagination, usePage } from "../../components/Pagination";
-import { Empty, ErrorMessage, ErrorState, FieldError, Loading } from "../../components/States";
+import { ErrorMessage, FieldError, QueryView } from "../../components/States";
 import { fetchUsers, usersKey } from "../users/usersApi";
 import { PAGE_SIZE, addMember, fetchMembers, groupKey, groupsKey, membersKey, removeMember, type Member } from "./groupsApi";
 
@@ -37,52 +37,53 @@ export function GroupMembers({
   return (
     <section className="panel" aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
-      {members.isPending ? (
-        <Loading what="members" />
-      ) : members.isError ? (
-        <ErrorState error={members.error} />
-      ) : members.data.members.length === 0 ? (
-        <Empty>{page > 1 ? "No members on this page." : "This group has no members yet."}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Status</th>
-                  {canEdit && <th scope="col">Actions</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {members.data.members.map((m) => (
-                  <tr key={m.id}>
-                    <td>{m.full_name || <span className="muted">—</span>}</td>
-                    <td>{m.email}</td>
-                    <td>{m.role}</td>
-                    <td>{m.is_active ? "Active" : "Deactivated"}</td>
-                    {canEdit && (
-                      <td>
-                        <button
-                          type="button"
-                          onClick={() => remove.mutate(m)}
-                          disabled={remove.isPending}
-                          aria-label={`Remove ${m.email} from the group`}
-                        >
-                          Remove
-                        </button>
-                      </td>
-                    )}
+      <QueryView
+        query={members}
+        what="members"
+        isEmpty={(data) => data.members.length === 0}
+        empty={page > 1 ? "No members on this page." : "This group has no members yet."}
+      >
+        {(data) => (
+          <>
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Email</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Status</th>
+                    {canEdit && <th scope="col">Actions</th>}
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination count={members.data.count} pageSize={PAGE_SIZE} label="Members" />
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {data.members.map((m) => (
+                    <tr key={m.id}>
+                      <td>{m.full_name || <span className="muted">—</span>}</td>
+                      <td>{m.email}</td>
+                      <td>{m.role}</td>
+                      <td>{m.is_active ? "Active" : "Deactivated"}</td>
+                      {canEdit && (
+                        <td>
+                          <button
+                            type="button"
+                            onClick={() => remove.mutate(m)}
+                            disabled={remove.isPending}
+                            aria-label={`Remove ${m.email} from the group`}
+                          >
+                            Remove
+                          </button>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination count={data.count} pageSize={PAGE_SIZE} label="Members" />
+          </>
+        )}
+      </QueryView>
       <ErrorMessage error={remove.error} />
       {canEdit && tenantId != null && (
         <AddMemberForm
@@ -127,33 +128,31 @@ function AddMemberForm({
   return (
     <form noValidate onSubmit={form.handleSubmit(({ user }) => add.mutate(Number(user)))}>
       <h3>Add a member</h3>
-      {users.isPending ? (
-        <Loading what="users" />
-      ) : users.isError ? (
-        <ErrorState error={users.error} />
-      ) : (
-        <div className="inline">
-          <div>
-            <label htmlFor="member-user">User</label>
-            <select
-              id="member-user"
-              aria-invalid={userError ? true : undefined}
-              aria-describedby={userError ? "member-user-error" : undefined}
-              {...form.register("user", { required: "Choose a user to add." })}
-            >
-              <option value="">Choose a user…</option>
-              {choices.map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.full_name ? `${u.full_name} (${u.email})` : u.email}
-                </option>
-              ))}
-            </select>
+      <QueryView query={users} what="users">
+        {() => (
+          <div className="inline">
+            <div>
+              <label htmlFor="member-user">User</label>
+              <select
+                id="member-user"
+                aria-invalid={userError ? true : undefined}
+                aria-describedby={userError ? "member-user-error" : undefined}
+                {...form.register("user", { required: "Choose a user to add." })}
+              >
+                <option value="">Choose a user…</option>
+                {choices.map((u) => (
+                  <option key={u.id} value={u.id}>
+                    {u.full_name ? `${u.full_name} (${u.email})` : u.email}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <button type="submit" className="primary" disabled={add.isPending}>
+              {add.isPending ? "Adding…" : "Add member"}
+            </button>
           </div>
-          <button type="submit" className="primary" disabled={add.isPending}>
-            {add.isPending ? "Adding…" : "Add member"}
-          </button>
-        </div>
-      )}
+        )}
+      </QueryView>
       <FieldError id="member-user-error" message={userError} />
       <ErrorMessage error={add.error && !userError ? add.error : null} />
     </form>

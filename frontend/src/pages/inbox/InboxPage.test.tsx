@@ -4,27 +4,14 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, renderWithProviders } from "../../test/render";
+import { me, pageOf } from "../../test/data";
+import { jsonResponse, mockApi, renderSignedIn } from "../../test/render";
 import { InboxPage } from "./InboxPage";
 
 type Task = Schemas["Task"];
 type Me = Schemas["Me"];
 
-function me(role: Me["role"]): Me {
-  return {
-    id: 4,
-    email: "approver1@demo.example",
-    full_name: "April Approver",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T00:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
-}
+const approver = (role: Me["role"]) => me(role, { id: 4, email: "approver1@demo.example", full_name: "April Approver" });
 
 const WORKFLOWS: Record<number, string> = {
   71: "FAR Approval Workflow",
@@ -57,8 +44,8 @@ function task(id: number, reference: string, run: number): Task {
 function inbox(role: Me["role"], decide: (request: Request) => Response | Promise<Response>) {
   const pending = [task(1, "INV-1001", 71), task(2, "INV-1002", 72)];
   const api = mockApi({
-    "GET /api/auth/session/": () => ({ user: me(role) }),
-    "GET /api/tasks/": () => ({ count: pending.length, next: null, previous: null, results: pending }),
+    "GET /api/auth/session/": () => ({ user: approver(role) }),
+    "GET /api/tasks/": () => pageOf(pending),
     "POST /api/tasks/1/approve/": async (request) => {
       const answer = await decide(request);
       // What the server does on success: the task is no longer pending.
@@ -66,12 +53,7 @@ function inbox(role: Me["role"], decide: (request: Request) => Response | Promis
       return answer;
     },
   });
-  renderWithProviders(
-    <RequireAuth>
-      <InboxPage />
-    </RequireAuth>,
-    { route: "/inbox" },
-  );
+  renderSignedIn(<InboxPage />, { route: "/inbox" });
   return api;
 }
 
@@ -146,15 +128,11 @@ describe("InboxPage", () => {
       subject: { type: "case", id: 8, reference: "CASE-DEMO-1", title: "Caller needs a safe place tonight" },
     };
     const { calls } = mockApi({
-      "GET /api/auth/session/": () => ({ user: me("AGENT") }),
-      "GET /api/tasks/": () => ({ count: 1, next: null, previous: null, results: [safety] }),
+      "GET /api/auth/session/": () => ({ user: approver("AGENT") }),
+      "GET /api/tasks/": () => pageOf([safety]),
       "POST /api/tasks/3/complete/": () => ({ ...safety, status: "completed" }),
     });
-    renderWithProviders(
-      <RequireAuth>
-        <InboxPage />
-      </RequireAuth>,
-    );
+    renderSignedIn(<InboxPage />);
     const item = await screen.findByRole("listitem", { name: "Case CASE-DEMO-1" });
     expect(within(item).getByRole("link", { name: "Case CASE-DEMO-1" })).toHaveAttribute("href", "/cases/8");
     await user.click(within(item).getByRole("button", { name: "Complete" }));

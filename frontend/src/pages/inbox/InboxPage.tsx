@@ -7,8 +7,9 @@ import { Link } from "react-router";
 import { ApiError, api, unwrap, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
-import { Empty, ErrorState, Loading } from "../../components/States";
+import { Empty, ErrorState, QueryView } from "../../components/States";
 import { ACTION_WORDS } from "./forms";
 import { describeSubject } from "./subject";
 import { TaskCard, type Decision } from "./TaskCard";
@@ -113,41 +114,41 @@ export function InboxPage() {
           <label htmlFor="inbox-action">Kind of step</label>
           <select id="inbox-action" value={filters.action} onChange={(e) => setFilter("action", e.target.value)}>
             <option value="">Every kind</option>
-            {Object.entries(ACTION_WORDS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <LabelOptions labels={ACTION_WORDS} />
           </select>
         </div>
       </form>
-      {tasks.isPending ? (
-        <Loading what="your tasks" />
-      ) : tasks.isError ? (
-        tasks.error instanceof ApiError && tasks.error.status === 404 && page > 1 ? (
-          // Decisions emptied this page: the API has no page past the end.
-          <Empty>
-            This page is empty now. <Link to="/inbox">Go to the first page</Link>.
-          </Empty>
-        ) : (
-          <ErrorState error={tasks.error} />
-        )
-      ) : tasks.data.results.length === 0 ? (
-        <Empty>
-          {filtered
+      <QueryView
+        query={tasks}
+        what="your tasks"
+        error={(error) =>
+          error instanceof ApiError && error.status === 404 && page > 1 ? (
+            // Decisions emptied this page: the API has no page past the end.
+            <Empty>
+              This page is empty now. <Link to="/inbox">Go to the first page</Link>.
+            </Empty>
+          ) : (
+            <ErrorState error={error} />
+          )
+        }
+        isEmpty={(data) => data.results.length === 0}
+        empty={
+          filtered
             ? "No pending task matches these filters."
-            : "Nothing is waiting for you. Tasks appear here when a workflow reaches a step you may decide."}
-        </Empty>
-      ) : (
-        <>
-          <ul className="inbox-list" aria-label="Pending tasks">
-            {tasks.data.results.map((task) => (
-              <TaskCard key={task.id} task={task} mayAct={mayAct} onDecided={onDecided} onConflict={onConflict} />
-            ))}
-          </ul>
-          <Pagination count={tasks.data.count} pageSize={INBOX_PAGE_SIZE} label="Tasks" />
-        </>
-      )}
+            : "Nothing is waiting for you. Tasks appear here when a workflow reaches a step you may decide."
+        }
+      >
+        {(data) => (
+          <>
+            <ul className="inbox-list" aria-label="Pending tasks">
+              {data.results.map((task) => (
+                <TaskCard key={task.id} task={task} mayAct={mayAct} onDecided={onDecided} onConflict={onConflict} />
+              ))}
+            </ul>
+            <Pagination count={data.count} pageSize={INBOX_PAGE_SIZE} label="Tasks" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

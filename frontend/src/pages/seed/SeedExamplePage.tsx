@@ -4,7 +4,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link, useSearchParams } from "react-router";
 
-import { ErrorState, Loading } from "../../components/States";
+import { QueryView } from "../../components/States";
 import { WorkflowAssignmentManager } from "../../seed/WorkflowAssignmentManager";
 import { fetchGroups, groupsKey } from "../groups/groupsApi";
 
@@ -25,32 +25,30 @@ export function SeedExamplePage() {
         plain <code>fetch()</code> and no Authorization header, and works here on the console's
         session cookie.
       </p>
-      {groups.isPending ? (
-        <Loading what="security groups" />
-      ) : groups.isError ? (
-        <ErrorState error={groups.error} />
-      ) : (
-        <div className="filters">
-          <div>
-            <label htmlFor="seed-group">Security group</label>
-            <select
-              id="seed-group"
-              value={groupId ?? ""}
-              onChange={(event) => {
-                const value = event.target.value;
-                setParams(value ? { group: value } : {});
-              }}
-            >
-              <option value="">Choose a group…</option>
-              {groups.data.security_groups.map((g) => (
-                <option key={g.id} value={g.id}>
-                  {g.name}
-                </option>
-              ))}
-            </select>
+      <QueryView query={groups} what="security groups">
+        {(data) => (
+          <div className="filters">
+            <div>
+              <label htmlFor="seed-group">Security group</label>
+              <select
+                id="seed-group"
+                value={groupId ?? ""}
+                onChange={(event) => {
+                  const value = event.target.value;
+                  setParams(value ? { group: value } : {});
+                }}
+              >
+                <option value="">Choose a group…</option>
+                {data.security_groups.map((g) => (
+                  <option key={g.id} value={g.id}>
+                    {g.name}
+                  </option>
+                ))}
+              </select>
+            </div>
           </div>
-        </div>
-      )}
+        )}
+      </QueryView>
       {groupId != null && (
         <section className="panel" aria-labelledby="seed-group-title">
           <h2 id="seed-group-title">{chosen ? chosen.name : `Group ${groupId}`}</h2>

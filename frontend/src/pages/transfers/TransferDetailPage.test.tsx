@@ -4,31 +4,20 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, type Handler, renderWithProviders } from "../../test/render";
+import { envelopeOf, pageOf } from "../../test/data";
+import { jsonResponse, mockApi, type Handler, renderSignedIn } from "../../test/render";
 import { meAs, transfer } from "./fixtures.test-data";
 import { TransferDetailPage } from "./TransferDetailPage";
 
 function page(me: Schemas["Me"], routes: Record<string, Handler>) {
   const api = mockApi({
     "GET /api/auth/session/": () => ({ user: me }),
-    "GET /api/approvals/security-groups/3/members/": () => ({
-      success: true,
-      count: 0,
-      next: null,
-      previous: null,
-      members: [],
-    }),
-    "GET /api/tenants/1/users/": () => ({ count: 0, next: null, previous: null, results: [] }),
-    "GET /api/tasks/": () => ({ count: 0, next: null, previous: null, results: [] }),
+    "GET /api/approvals/security-groups/3/members/": () => envelopeOf("members", []),
+    "GET /api/tenants/1/users/": () => pageOf([]),
+    "GET /api/tasks/": () => pageOf([]),
     ...routes,
   });
-  renderWithProviders(
-    <RequireAuth>
-      <TransferDetailPage />
-    </RequireAuth>,
-    { route: "/transfers/5", path: "/transfers/:id" },
-  );
+  renderSignedIn(<TransferDetailPage />, { route: "/transfers/5", path: "/transfers/:id" });
   return api;
 }
 
@@ -75,12 +64,7 @@ describe("TransferDetailPage", () => {
     let current = transfer();
     const { calls } = page(meAs("SUPERVISOR", 9), {
       "GET /api/approvals/transfers/5/": () => ({ success: true, transfer: current }),
-      "GET /api/tasks/": () => ({
-        count: 1,
-        next: null,
-        previous: null,
-        results: [{ id: 40, subject: { type: "transfer", id: 5 }, action: "approval" }],
-      }),
+      "GET /api/tasks/": () => pageOf([{ id: 40, subject: { type: "transfer", id: 5 }, action: "approval" }]),
       "POST /api/approvals/transfers/5/reject/": () => {
         current = rejected;
         return { success: true, message: 'Transfer "INV-1001" rejected', transfer: rejected };
@@ -103,12 +87,7 @@ describe("TransferDetailPage", () => {
     const user = userEvent.setup();
     page(meAs("SUPERVISOR", 9), {
       "GET /api/approvals/transfers/5/": () => ({ success: true, transfer: transfer() }),
-      "GET /api/tasks/": () => ({
-        count: 1,
-        next: null,
-        previous: null,
-        results: [{ id: 40, subject: { type: "transfer", id: 5 }, action: "approval" }],
-      }),
+      "GET /api/tasks/": () => pageOf([{ id: 40, subject: { type: "transfer", id: 5 }, action: "approval" }]),
       "POST /api/approvals/transfers/5/approve/": () =>
         jsonResponse(409, { success: false, errors: { detail: "This transfer is already approved." } }),
     });

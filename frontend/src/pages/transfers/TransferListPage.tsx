@@ -6,8 +6,9 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import type { operations } from "../../api/schema";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
+import { LabelOptions } from "../../components/LabelOptions";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
-import { Empty, ErrorState, Loading } from "../../components/States";
+import { QueryView } from "../../components/States";
 import { when } from "../../components/time";
 import { useSecurityGroups } from "./groups";
 import { TRANSFER_STATUS, amountText, chainSummary } from "./words";
@@ -68,11 +69,7 @@ export function TransferListPage() {
           <label htmlFor="transfers-status">Status</label>
           <select id="transfers-status" value={filters.status} onChange={(e) => setFilter("status", e.target.value)}>
             <option value="">Any status</option>
-            {Object.entries(TRANSFER_STATUS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
+            <LabelOptions labels={TRANSFER_STATUS} />
           </select>
         </div>
         <div>
@@ -125,50 +122,51 @@ export function TransferListPage() {
           <button type="submit">Apply</button>
         </div>
       </form>
-      {transfers.isPending ? (
-        <Loading what="transfers" />
-      ) : transfers.isError ? (
-        <ErrorState error={transfers.error} />
-      ) : transfers.data.transfers.length === 0 ? (
-        <Empty>{filtered ? "No transfer matches these filters." : "No transfers yet."}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Transfers, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Reference</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Amount</th>
-                  <th scope="col">Security group</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Chain</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {transfers.data.transfers.map((transfer) => (
-                  <tr key={transfer.id}>
-                    <td>
-                      <Link to={`/transfers/${transfer.id}`}>{transfer.reference}</Link>
-                    </td>
-                    <td>{transfer.transfer_type}</td>
-                    <td>{amountText(transfer)}</td>
-                    <td>{transfer.security_group_name}</td>
-                    <td>
-                      <span className={`badge badge-${transfer.status}`}>{TRANSFER_STATUS[transfer.status]}</span>
-                    </td>
-                    <td>{chainSummary(transfer)}</td>
-                    <td>{when(transfer.created_at)}</td>
+      <QueryView
+        query={transfers}
+        what="transfers"
+        isEmpty={(data) => data.transfers.length === 0}
+        empty={filtered ? "No transfer matches these filters." : "No transfers yet."}
+      >
+        {(data) => (
+          <>
+            <div className="table-wrap">
+              <table>
+                <caption className="visually-hidden">Transfers, newest first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Reference</th>
+                    <th scope="col">Type</th>
+                    <th scope="col">Amount</th>
+                    <th scope="col">Security group</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Chain</th>
+                    <th scope="col">Created</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination count={transfers.data.count} pageSize={TRANSFER_PAGE_SIZE} label="Transfers" />
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {data.transfers.map((transfer) => (
+                    <tr key={transfer.id}>
+                      <td>
+                        <Link to={`/transfers/${transfer.id}`}>{transfer.reference}</Link>
+                      </td>
+                      <td>{transfer.transfer_type}</td>
+                      <td>{amountText(transfer)}</td>
+                      <td>{transfer.security_group_name}</td>
+                      <td>
+                        <span className={`badge badge-${transfer.status}`}>{TRANSFER_STATUS[transfer.status]}</span>
+                      </td>
+                      <td>{chainSummary(transfer)}</td>
+                      <td>{when(transfer.created_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination count={data.count} pageSize={TRANSFER_PAGE_SIZE} label="Transfers" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

@@ -4,30 +4,19 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, renderWithProviders } from "../../test/render";
+import { envelopeOf } from "../../test/data";
+import { jsonResponse, mockApi, renderSignedIn } from "../../test/render";
 import { financeGroup, meAs } from "./fixtures.test-data";
 import { TransferNewPage } from "./TransferNewPage";
 
 function page(role: Schemas["Me"]["role"], create: () => Response) {
   const api = mockApi({
     "GET /api/auth/session/": () => ({ user: meAs(role) }),
-    "GET /api/approvals/security-groups/": () => ({
-      success: true,
-      count: 1,
-      next: null,
-      previous: null,
-      security_groups: [financeGroup],
-    }),
+    "GET /api/approvals/security-groups/": () => envelopeOf("security_groups", [financeGroup]),
     "GET /api/approvals/workflow-assignments/": () => ({ success: true, count: 0, assignments: [] }),
     "POST /api/approvals/transfers/": create,
   });
-  renderWithProviders(
-    <RequireAuth>
-      <TransferNewPage />
-    </RequireAuth>,
-    { route: "/transfers/new" },
-  );
+  renderSignedIn(<TransferNewPage />, { route: "/transfers/new" });
   return api;
 }
 

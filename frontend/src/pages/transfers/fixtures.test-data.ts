@@ -1,19 +1,9 @@
 // Test data for the transfer screens' component tests.
 import type { Schemas } from "../../api/client";
+import { me } from "../../test/data";
 
 export function meAs(role: Schemas["Me"]["role"], id = 2): Schemas["Me"] {
-  return {
-    id,
-    email: "agent@demo.example",
-    full_name: "Alex Agent",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T00:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
+  return me(role, { id, email: "agent@demo.example", full_name: "Alex Agent" });
 }
 
 export const financeGroup: Schemas["SecurityGroup"] = {

@@ -8,7 +8,7 @@ import { ApiError, type Schemas } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
 import { Pagination, usePage } from "../../components/Pagination";
-import { Empty, ErrorMessage, ErrorState, FieldError, Loading } from "../../components/States";
+import { ErrorMessage, FieldError, QueryView } from "../../components/States";
 import { when } from "../../components/time";
 import "../../components/groups/groups.css";
 import {
@@ -48,36 +48,37 @@ function UsersScreen({ tenantId, myId, admin }: { tenantId: number; myId: number
       <h1>Users</h1>
       {admin && <CreateUserForm tenantId={tenantId} />}
       <h2>All users</h2>
-      {users.isPending ? (
-        <Loading what="users" />
-      ) : users.isError ? (
-        <ErrorState error={users.error} />
-      ) : users.data.results.length === 0 ? (
-        <Empty>{page > 1 ? "No users on this page." : "No users yet."}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  {admin && <th scope="col">Actions</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.results.map((u) => (
-                  <UserRow key={u.id} user={u} tenantId={tenantId} admin={admin} isMe={u.id === myId} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination count={users.data.count} pageSize={USERS_PAGE_SIZE} label="Users" />
-        </>
-      )}
+      <QueryView
+        query={users}
+        what="users"
+        isEmpty={(data) => data.results.length === 0}
+        empty={page > 1 ? "No users on this page." : "No users yet."}
+      >
+        {(data) => (
+          <>
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Email</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Created</th>
+                    {admin && <th scope="col">Actions</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.results.map((u) => (
+                    <UserRow key={u.id} user={u} tenantId={tenantId} admin={admin} isMe={u.id === myId} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pagination count={data.count} pageSize={USERS_PAGE_SIZE} label="Users" />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

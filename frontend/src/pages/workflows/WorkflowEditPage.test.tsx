@@ -4,9 +4,9 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { Schemas } from "../../api/client";
-import { RequireAuth } from "../../auth/AuthContext";
-import { jsonResponse, mockApi, renderWithProviders } from "../../test/render";
-import { ACTIONS, GROUPS_PAGE, me, step, workflow } from "./testData";
+import { me } from "../../test/data";
+import { jsonResponse, mockApi, renderSignedIn } from "../../test/render";
+import { ACTIONS, GROUPS_PAGE, step, workflow } from "./testData";
 import { WorkflowEditPage } from "./WorkflowEditPage";
 
 afterEach(() => vi.unstubAllGlobals());
@@ -38,12 +38,7 @@ function serve(role: Schemas["RoleEnum"]) {
     steps[index] = { ...steps[index]!, order };
     return steps[index];
   }
-  renderWithProviders(
-    <RequireAuth>
-      <WorkflowEditPage />
-    </RequireAuth>,
-    { route: "/workflows/5", path: "/workflows/:id" },
-  );
+  renderSignedIn(<WorkflowEditPage />, { route: "/workflows/5", path: "/workflows/:id" });
   return api;
 }
 

@@ -6,7 +6,7 @@ import { api, unwrap } from "../../api/client";
 import { useMe } from "../../auth/AuthContext";
 import { can } from "../../auth/roles";
 import { Pagination, useFilters, usePage } from "../../components/Pagination";
-import { Empty, ErrorState, Loading } from "../../components/States";
+import { Empty, QueryView } from "../../components/States";
 import { when } from "../../components/time";
 import { keys } from "./queries";
 import "./designer.css";
@@ -56,44 +56,47 @@ export function WorkflowListPage() {
       <FilterForm key={FILTERS.map((k) => filters[k]).join("|")} filters={filters} />
       {tenantId == null ? (
         <Empty>Your account belongs to no tenant, so it has no workflows.</Empty>
-      ) : list.isPending ? (
-        <Loading what="workflows" />
-      ) : list.isError ? (
-        <ErrorState error={list.error} />
-      ) : list.data.results.length === 0 ? (
-        <Empty>{filtered ? "No workflow matches these filters." : "There are no workflows yet."}</Empty>
       ) : (
-        <>
-          <div className="table-wrap">
-            <table aria-label="Workflows">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Code</th>
-                  <th scope="col">Transfer type</th>
-                  <th scope="col">Steps</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.results.map((w) => (
-                  <tr key={w.id}>
-                    <td>
-                      <Link to={`/workflows/${w.id}`}>{w.name}</Link>
-                    </td>
-                    <td>{w.code ?? <span className="muted">none</span>}</td>
-                    <td>{w.transfer_type || <span className="muted">any</span>}</td>
-                    <td>{w.steps.length}</td>
-                    <td>{w.is_active ? "Active" : "Inactive"}</td>
-                    <td>{when(w.updated_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pagination count={list.data.count} pageSize={PAGE_SIZE} label="Workflows" />
-        </>
+        <QueryView
+          query={list}
+          what="workflows"
+          isEmpty={(data) => data.results.length === 0}
+          empty={filtered ? "No workflow matches these filters." : "There are no workflows yet."}
+        >
+          {(data) => (
+            <>
+              <div className="table-wrap">
+                <table aria-label="Workflows">
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Code</th>
+                      <th scope="col">Transfer type</th>
+                      <th scope="col">Steps</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Updated</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.results.map((w) => (
+                      <tr key={w.id}>
+                        <td>
+                          <Link to={`/workflows/${w.id}`}>{w.name}</Link>
+                        </td>
+                        <td>{w.code ?? <span className="muted">none</span>}</td>
+                        <td>{w.transfer_type || <span className="muted">any</span>}</td>
+                        <td>{w.steps.length}</td>
+                        <td>{w.is_active ? "Active" : "Inactive"}</td>
+                        <td>{when(w.updated_at)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <Pagination count={data.count} pageSize={PAGE_SIZE} label="Workflows" />
+            </>
+          )}
+        </QueryView>
       )}
     </section>
   );

@@ -1,5 +1,6 @@
 // Test data shaped exactly as the API answers (GET /api/actions/ copied from the registry).
 import type { Schemas } from "../../api/client";
+import { envelopeOf } from "../../test/data";
 
 export const ACTIONS: Schemas["Action"][] = [
   {
@@ -76,31 +77,12 @@ export const CUSTOM_ACTION: Schemas["Action"] = {
   form_fields: [],
 };
 
-export const GROUPS_PAGE = {
-  success: true,
-  count: 2,
-  next: null,
-  previous: null,
-  security_groups: [
-    { id: 7, name: "Finance Team", description: "", is_active: true, member_count: 2, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", created_by: null, updated_by: null },
-    { id: 9, name: "Legal", description: "", is_active: true, member_count: 1, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", created_by: null, updated_by: null },
-  ],
-} satisfies Schemas["SecurityGroupPageEnvelope"];
+const GROUPS: Schemas["SecurityGroup"][] = [
+  { id: 7, name: "Finance Team", description: "", is_active: true, member_count: 2, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", created_by: null, updated_by: null },
+  { id: 9, name: "Legal", description: "", is_active: true, member_count: 1, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", created_by: null, updated_by: null },
+];
 
-export function me(role: Schemas["RoleEnum"]): Schemas["Me"] {
-  return {
-    id: 1,
-    email: "admin@demo.example",
-    full_name: "Ada Admin",
-    tenant: 1,
-    role,
-    is_active: true,
-    created_at: "2026-01-01T00:00:00Z",
-    tenant_name: "Demo Helpline",
-    tenant_slug: "demo",
-    is_staff: false,
-  };
-}
+export const GROUPS_PAGE = envelopeOf("security_groups", GROUPS) satisfies Schemas["SecurityGroupPageEnvelope"];
 
 export function step(id: number, name: string, order: number, action = "approval", config: unknown = {}): Schemas["Step"] {
   return {
