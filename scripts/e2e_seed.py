@@ -15,8 +15,8 @@ from accounts.models import Role  # noqa: E402
 from accounts.services import user_create  # noqa: E402
 from approvals import services as approval_services  # noqa: E402
 from approvals.services.transfers import transfer_create  # noqa: E402
-from core.demo import DEMO_PASSWORD, FINANCE_GROUP, seed_demo  # noqa: E402
 from core.tenancy import set_db_context  # noqa: E402
+from demo.data import DEMO_PASSWORD, FINANCE_GROUP, seed_demo  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from workflows import services as workflow_services  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 The OpenAPI schema is loaded live from `/api/schema/` through the WSGI application, every
 operation in it is tested with generated requests (valid and invalid ones), each sent with a
-real JWT of the demo tenant's ADMIN while the demo data (`core.demo.seed_demo`, plus a transfer)
+real JWT of the demo tenant's ADMIN while the demo data (`demo.data.seed_demo`, plus a transfer)
 exists; half of the generators put the ids of those objects in the path. Every response must be no
 server error and must match the schema: status code documented, content type, body shape.
 A stateful run then follows the links schemathesis infers between operations.
@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from core.demo import APPROVER_EMAILS, seed_demo
+from demo.data import APPROVER_EMAILS, seed_demo
 from tests.fuzz_stats import FUZZ_STATS
 
 MAX_EXAMPLES = 30  # per operation; valid and invalid requests together

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "workflows",
     "approvals",
     "cases",
+    "demo",
 ]
 
 MIDDLEWARE = [

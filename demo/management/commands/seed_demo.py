@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from core.demo import DEMO_PASSWORD, seed_demo
 from core.tenancy import set_db_context
+from demo.data import DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
