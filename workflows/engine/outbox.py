@@ -55,10 +55,13 @@ def publish(event: OutboxEvent, connection: Any) -> None:
 
 
 def broker_connection(*, connect_timeout: float = 3.0) -> Any:
-    """A connection to the broker named in settings now (read at call time, not import)."""
-    from config.celery import app
+    """A connection to the broker named in settings now (read at call time, not import).
 
-    return app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=connect_timeout)
+    Through the current Celery app (the project's, `config.celery` here; a host project's own
+    when the apps are installed elsewhere): the engine never imports the project package."""
+    from celery import current_app
+
+    return current_app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=connect_timeout)
 
 
 def _broker_retry(exc: Exception, interval: float) -> None:
