@@ -2,6 +2,7 @@
 project"): the wheel holds the six apps and nothing of this repository's own project, and the
 apps never import that project package."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,8 +18,17 @@ BASE_DIR = Path(settings.BASE_DIR)
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = tmp_path_factory.mktemp("source") / "workflows"
+    shutil.copytree(
+        BASE_DIR,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "node_modules", "var", "build", "*.egg-info", "__pycache__", "frontend"
+        ),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(BASE_DIR)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=600,
