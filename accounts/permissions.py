@@ -33,11 +33,3 @@ class IsAdminOrReadOnly(BasePermission):
         if not IsTenantMember().has_permission(request, view):
             return False
         return request.method in SAFE_METHODS or request.user.role == Role.ADMIN
-
-
-class IsPlatformStaff(BasePermission):
-    message = "Only platform staff may manage tenants."
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_staff)

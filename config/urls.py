@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.api.audit import AuditLogView
+from accounts.api.audit import AuditLogView
 from core.api.health import healthz, readyz
 from core.console import NOT_CONSOLE, console_index
 from workflows.api.actions import ActionListView

@@ -9,9 +9,9 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.permissions import IsPlatformStaff
 from core.errors import NotFound
 from tenants import services
+from tenants.api.permissions import IsPlatformStaff
 from tenants.models import Tenant
 
 

@@ -61,7 +61,9 @@ def broker_connection(*, connect_timeout: float = 3.0) -> Any:
     when the apps are installed elsewhere): the engine never imports the project package."""
     from celery import current_app
 
-    return current_app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=connect_timeout)
+    return current_app.connection_for_write(
+        settings.CELERY_BROKER_URL, connect_timeout=connect_timeout
+    )
 
 
 def _broker_retry(exc: Exception, interval: float) -> None:
