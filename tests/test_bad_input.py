@@ -112,6 +112,7 @@ def error_shape(path: str, body: Any) -> dict[str, Any]:
 
 BIG_BODY_ROUTES = [
     ("/api/auth/token/", False),
+    ("/api/auth/session/", False),
     ("/api/cases/", True),
     ("/api/approvals/transfers/", True),
     ("/api/tasks/1/complete/", True),
@@ -192,10 +193,11 @@ def _deep_requests(w: Any) -> list[tuple[str, str, dict[str, Any], dict[str, str
         ),
         ("patch", f"/api/cases/{w.case.pk}/", {"data": deep}, {}),
         ("post", "/api/auth/token/", {"email": deep, "password": "x"}, {}),
+        ("post", "/api/auth/session/", {"email": deep, "password": "x"}, {}),
     ]
 
 
-@pytest.mark.parametrize("index", range(7))
+@pytest.mark.parametrize("index", range(8))
 @pytest.mark.parametrize("depth", [65, 400, 100_000])
 def test_json_nested_too_deep_is_a_400(world, client_for, index, depth):
     method, path, body, headers = _deep_requests(world)[index]

@@ -94,7 +94,7 @@ def counted_password_checks(monkeypatch):
     return calls
 
 
-def twelve_wrong_passwords(user, settings) -> list[int]:
+def twelve_wrong_passwords(user, settings, path: str = "/api/auth/token/") -> list[int]:
     settings.LOGIN_LOCKOUT_FAILURES = 5
     settings.LOGIN_LOCKOUT_IP_FAILURES = 1000
     settings.LOGIN_LOCKOUT_WINDOW_SECONDS = 900
@@ -104,7 +104,7 @@ def twelve_wrong_passwords(user, settings) -> list[int]:
         return (
             APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}")
             .post(
-                "/api/auth/token/",
+                path,
                 {"email": user.email, "password": f"Wrong-Guess-{index}!"},
                 format="json",
             )
@@ -131,6 +131,20 @@ def test_twelve_parallel_wrong_passwords_check_at_most_five_in_memory(
         }
     }
     statuses = twelve_wrong_passwords(user, settings)
+    assert_at_most_five_checks(statuses, counted_password_checks["n"])
+
+
+def test_twelve_parallel_wrong_session_logins_check_at_most_five(
+    user, settings, counted_password_checks
+):
+    """The console's sign-in shares the lockout: the same race, through the session login."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"race-{uuid.uuid4().hex}",
+        }
+    }
+    statuses = twelve_wrong_passwords(user, settings, path="/api/auth/session/")
     assert_at_most_five_checks(statuses, counted_password_checks["n"])
 
 
