@@ -16,8 +16,7 @@ from approvals.models import (
 )
 from core.errors import NotFound
 from tenants.models import Tenant
-from workflows.engine import store
-from workflows.engine.approvers import with_default_approvers
+from workflows import engine
 from workflows.models import (
     Step,
     StepRun,
@@ -182,7 +181,7 @@ class ChainPlan(NamedTuple):
     group_is_active: bool
     actor_is_member: bool
     workflows: list[Workflow]  # the chain: matching active assignments in execution order
-    steps: dict[int, list[tuple]]  # by workflow id, as workflows.engine.store.steps_of
+    steps: dict[int, list[tuple]]  # by workflow id, as the engine reads them (`step_snapshot`)
 
 
 def transfer_chain_plan(
@@ -190,7 +189,7 @@ def transfer_chain_plan(
 ) -> ChainPlan | None:
     """The group (None if not this tenant's), whether the actor belongs to it, and the active
     workflows assigned to it for `transfer_type`, in execution order."""
-    rows, _ = store.execute(
+    rows, _ = engine.execute(
         _chain_plan_sql(), [actor_id, transfer_type, tenant_id, security_group_id]
     )
     if not rows:
@@ -203,21 +202,23 @@ def transfer_chain_plan(
             continue
         if pk not in steps:
             workflows.append(
-                store.new(Workflow, pk=pk, tenant_id=tenant_id, name=wf_name, code=code)
+                engine.new(Workflow, pk=pk, tenant_id=tenant_id, name=wf_name, code=code)
             )
             steps[pk] = []
         if order is not None:
-            step = store.step_snapshot(pk, order, step_name, action, step_config)
+            step = engine.step_snapshot(pk, order, step_name, action, step_config)
             if action == "approval":  # a transfer's default approvers: its security group
-                config = with_default_approvers(step[4], {"security_group": security_group_id})
+                config = engine.with_default_approvers(
+                    step[4], {"security_group": security_group_id}
+                )
                 step = (*step[:4], config)
             steps[pk].append(step)
     return ChainPlan(name, bool(is_active), bool(is_member), workflows, steps)
 
 
-@store.cached
+@engine.cached
 def _chain_plan_sql() -> str:
-    qn = store.qn
+    qn = engine.qn
     group, member = qn(SecurityGroup._meta.db_table), qn(SecurityGroupMember._meta.db_table)
     assignment, workflow = qn(WorkflowAssignment._meta.db_table), qn(Workflow._meta.db_table)
     step = qn(Step._meta.db_table)

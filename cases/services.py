@@ -22,9 +22,8 @@ from cases.models import Case, CasePriority, CaseStatus
 from cases.subject import SUBJECT
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
+from workflows import engine
 from workflows import services as workflow_services
-from workflows.engine import runner
-from workflows.engine.transitions import TransitionLog
 from workflows.models import RunStatus, Workflow, WorkflowRun
 
 REFERENCE_CONSTRAINT = "case_reference_unique_per_tenant"
@@ -140,7 +139,7 @@ def case_create_in_transaction(
         raise
     if not reference:
         _assign_generated_reference(case)
-    log = TransitionLog(tenant.pk, actor)
+    log = engine.UnitOfWork(tenant.pk, actor)
     log.record(SUBJECT, case.pk, "", case.status)
     log.flush()
     return case
@@ -169,7 +168,7 @@ def case_update(*, tenant: Tenant, case_id: int, data: dict[str, Any], actor: An
                 raise _reference_taken(changes["reference"]) from exc
             raise
         if case.status != previous_status:
-            log = TransitionLog(tenant.pk, actor)
+            log = engine.UnitOfWork(tenant.pk, actor)
             log.record(SUBJECT, case.pk, previous_status, case.status)
             log.flush()
     return case
@@ -180,12 +179,12 @@ def case_delete(*, tenant: Tenant, case_id: int, actor: Any) -> None:
     exists lingers in anyone's inbox; the runs themselves stay, as the record of what happened."""
     with transaction.atomic():
         # The engine's lock order: tasks, step runs, runs, then the case.
-        running = runner.runs_lock(
+        running = engine.lock_runs(
             tenant.pk, subject_type=SUBJECT, subject_id=case_id, status=RunStatus.RUNNING
         )
         case = _lock_case(tenant=tenant, case_id=case_id)
-        log = TransitionLog(tenant.pk, actor)
-        runner.runs_cancel(running, actor=actor, log=log)
+        log = engine.UnitOfWork(tenant.pk, actor)
+        engine.cancel_runs(running, actor=actor, log=log)
         log.record(SUBJECT, case.pk, case.status, "deleted")
         case.delete()
         log.flush()

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cases.models import Case
-from workflows.engine.subjects import SubjectType, register_subject
+from workflows.engine import SubjectType, register_subject
 
 SUBJECT = "case"
 

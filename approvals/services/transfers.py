@@ -10,9 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import Role
-from approvals.chain import SUBJECT, cancel_chain
+from approvals import chain
+from approvals.chain import SUBJECT
 from approvals.models import (
     SecurityGroupMember,
     Transfer,
@@ -23,9 +25,8 @@ from approvals.services.common import invalid_pk
 from core.db import retry_on_deadlock
 from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
-from workflows.engine import runner, store
-from workflows.engine.transitions import TransitionLog
-from workflows.models import HumanTask, RunStatus, TaskStatus
+from workflows import engine
+from workflows.models import HumanTask, RunStatus
 
 
 def _plan(
@@ -131,7 +132,7 @@ def _create_and_start(
     group_id, plan = _plan(
         tenant=tenant, security_group_id=security_group_id, transfer_type=transfer_type, actor=actor
     )
-    transfer = store.new(
+    transfer = engine.new(
         Transfer,
         tenant=tenant,
         security_group_id=group_id,
@@ -144,8 +145,8 @@ def _create_and_start(
         created_by=actor,
         updated_by=actor,
     )
-    log = TransitionLog(tenant.pk, actor)
-    runner.runs_create(
+    log = engine.UnitOfWork(tenant.pk, actor)
+    engine.start_runs(
         tenant_id=tenant.pk,
         subject_type=SUBJECT,
         subject_id=None,
@@ -169,21 +170,20 @@ def transfer_decide(
     with transaction.atomic():
         # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
         # racer has just decided no longer matches `status=pending` once its lock is released.
-        task = store.lock_task(
-            tenant.pk,
+        locked = engine.lock_subject_task(
+            tenant_id=tenant.pk,
             subject=(SUBJECT, transfer_id),
             action="approval",
-            status=TaskStatus.PENDING,
             voter_id=actor.pk,
         )
-        if task is None:
+        if locked is None:
             transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
             if transfer.status != TransferStatus.PENDING:
                 raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
             raise Conflict("Nothing is awaiting approval on this transfer.", "nothing_pending")
-        log = TransitionLog(tenant.pk, actor, comment)
-        runner.task_decide_locked(
-            task, decision=decision, comment=comment, data={}, actor=actor, log=log
+        log = engine.UnitOfWork(tenant.pk, actor, comment)
+        task = engine.decide(
+            locked, decision=decision, comment=comment, data={}, actor=actor, log=log
         )
         log.flush()
     return task
@@ -197,17 +197,18 @@ def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", acto
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
         raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
     with transaction.atomic():
-        running = runner.runs_lock(
+        running = engine.lock_runs(
             tenant.pk, subject_type=SUBJECT, subject_id=transfer.pk, status=RunStatus.RUNNING
         )
         transfer = Transfer.objects.for_tenant(tenant).select_for_update().get(pk=transfer.pk)
         if transfer.status != TransferStatus.PENDING:
             raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
-        log = TransitionLog(tenant.pk, actor, comment)
+        log = engine.UnitOfWork(tenant.pk, actor, comment)
         if running:  # the chain's hook cancels the transfer with its run
-            runner.runs_cancel(running, actor=actor, log=log)
+            engine.cancel_runs(running, actor=actor, log=log)
         else:  # e.g. its run failed
-            cancel_chain(tenant.pk, transfer.pk, log)
+            outcome = chain.finished(TransferStatus.CANCELLED, actor.pk, timezone.now())
+            engine.apply_outcome(tenant.pk, SUBJECT, transfer.pk, outcome, log=log)
         log.flush()
     transfer.refresh_from_db()
     return transfer

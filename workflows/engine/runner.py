@@ -1,7 +1,9 @@
 """The engine's state machine: runs, step runs, human tasks.
 
 Everything here runs inside the caller's transaction (services open it, durable at the
-boundary) and appends to a TransitionLog that the caller flushes once.
+boundary) and works in the caller's unit of work (`uow.UnitOfWork`), which it flushes once.
+Decisions are in `decisions`, cancels in `cancelling`; this module creates and starts runs,
+moves a run from step to step and finishes it.
 
 Lock order, for every operation that locks or writes more than one of these rows:
 
@@ -23,27 +25,27 @@ next step or the next run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from workflows.engine import store
+from core.errors import Conflict
+from workflows.engine import inserts, store
 from workflows.engine.approvers import eligible_sql
 from workflows.engine.registry import registry
-from workflows.engine.subjects import get_subject
-from workflows.engine.transitions import TransitionLog
+from workflows.engine.rows import new, update, update_row
+from workflows.engine.sql import Statement
+from workflows.engine.store import Locked
+from workflows.engine.subjects import SubjectOutcome, get_subject
+from workflows.engine.uow import UnitOfWork
 from workflows.models import (
-    BallotDecision,
     HumanTask,
     RunStatus,
     StepRun,
     StepRunStatus,
-    TaskBallot,
     TaskStatus,
     Workflow,
     WorkflowRun,
@@ -52,7 +54,6 @@ from workflows.models import (
 logger = logging.getLogger("workflows.engine")
 
 FORM_TASK_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
-RUN_FINAL = {RunStatus.COMPLETED, RunStatus.REJECTED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 
 # --- creating runs -------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def runs_create(
     workflows: Sequence[Workflow],
     submitted_by: Any | None,
     first_sequence: int = 1,
-    start: tuple[Any | None, TransitionLog] | None = None,
+    start: tuple[Any | None, UnitOfWork] | None = None,
     steps: dict[int, list[tuple]] | None = None,
     new_subject: Any | None = None,
 ) -> list[WorkflowRun]:
@@ -86,7 +87,7 @@ def runs_create(
         for step in store.steps_of(tenant_id, list(steps_by_workflow)):
             steps_by_workflow[step[0]].append(step)
     runs = [
-        store.new(
+        new(
             WorkflowRun,
             tenant_id=tenant_id,
             workflow_id=workflow.pk,
@@ -109,7 +110,7 @@ def runs_create(
     ]
     step_runs = [
         [
-            store.new(
+            new(
                 StepRun,
                 tenant_id=tenant_id,
                 position=position,
@@ -130,32 +131,30 @@ def runs_create(
     spec = registry.get(first.action) if first is not None else None
     if spec is not None and spec.is_human:
         _waiting(first, now)
-    store.insert_runs(runs, step_runs, new_subject=new_subject)
-    for run, steps in zip(runs, step_runs, strict=True):
-        run._prefetched_step_runs = steps  # type: ignore[attr-defined]
+    inserts.insert_runs(runs, step_runs, new_subject=new_subject)
     if start is not None:
         actor, log = start
         if new_subject is not None:  # its creation comes first in the log
             log.record(subject_type, new_subject.pk, "", getattr(new_subject, "status", ""))
-        _started(runs[0], actor=actor, log=log)
+        _started(runs[0], actor=actor, log=log, first_step=first)
     return runs
 
 
-def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -> None:
+def run_start_next(
+    run: WorkflowRun, *, actor: Any | None, log: UnitOfWork, ahead: Locked | None = None
+) -> None:
     """Start the run after `run` in its chain (same subject, next sequence) if not started yet.
 
-    When `run` came with its task's lock (`store.lock_task`), the next run and its first step
-    are known already: the start is a deferred write. Otherwise one statement sets it running
-    and reads its first step."""
-    if hasattr(run, "next_in_chain"):
-        if run.next_in_chain is None:
-            return
-        next_run, first_step = run.next_in_chain
-        if next_run.status != RunStatus.NOT_STARTED:
+    When `run` came with its task's lock (`ahead`, from `store.lock_task`), the next run and
+    its first step are known already: the start is a held write. Otherwise one statement sets
+    it running and reads its first step."""
+    if ahead is not None and ahead.run is run:
+        next_run = ahead.next_run
+        if next_run is None or next_run.status != RunStatus.NOT_STARTED:
             return
         next_run.status, next_run.started_at = RunStatus.RUNNING, timezone.now()
         log.write(next_run, ["status", "started_at"])
-        _started(next_run, actor=actor, log=log, first_step=first_step)
+        _started(next_run, actor=actor, log=log, first_step=ahead.next_run_first_step)
         return
     started = store.start_run(
         run.tenant_id,
@@ -169,22 +168,16 @@ def run_start_next(run: WorkflowRun, *, actor: Any | None, log: TransitionLog) -
 
 
 def _started(
-    run: WorkflowRun, *, actor: Any | None, log: TransitionLog, first_step: StepRun | None = None
+    run: WorkflowRun, *, actor: Any | None, log: UnitOfWork, first_step: StepRun | None = None
 ) -> None:
     """A run has just become running: record it and open its first step."""
     log.record("run", run.pk, RunStatus.NOT_STARTED, RunStatus.RUNNING)
     if run.step_count == 0:
         _finish_run(run, RunStatus.COMPLETED, actor=actor, log=log)
         return
-    if first_step is None:
-        prefetched = getattr(run, "_prefetched_step_runs", None)
-        if not prefetched:
-            log.sync()
-        first_step = (
-            prefetched[0]
-            if prefetched
-            else StepRun.objects.get(tenant_id=run.tenant_id, run=run, position=0)
-        )
+    if first_step is None:  # not read with the run (never on the engine's own paths)
+        with log.orm():
+            first_step = StepRun.objects.get(tenant_id=run.tenant_id, run=run, position=0)
     activate_step(first_step, run, actor=actor, log=log)
 
 
@@ -197,7 +190,7 @@ def _waiting(step_run: StepRun, now: Any) -> None:
 
 
 def activate_step(
-    step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: TransitionLog
+    step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: UnitOfWork
 ) -> None:
     """A step's turn has come: a human step waits for its task, an automated one is sent to a
     worker. A human step run that is `waiting` already was inserted so (see runs_create)."""
@@ -213,13 +206,13 @@ def activate_step(
             _waiting(step_run, now)
             # The step run is written by the same statement that opens its task.
             log.claim(step_run)
-            written = store.update(step_run, ["status", "started_at", "attempts"])
+            written = update(step_run, ["status", "started_at", "attempts"])
         _open_task(step_run, run, log=log, actor=actor, step_written=written, now=now)
     else:
         from workflows.engine import automation
 
         step_run.status, step_run.started_at = StepRunStatus.RUNNING, now
-        log.execute(store.update(step_run, ["status", "started_at"]))
+        log.execute(update(step_run, ["status", "started_at"]))
         log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.RUNNING)
         automation.dispatch(step_run)
 
@@ -228,13 +221,13 @@ def _open_task(
     step_run: StepRun,
     run: WorkflowRun,
     *,
-    log: TransitionLog,
+    log: UnitOfWork,
     actor: Any,
-    step_written: store.Statement | None,
+    step_written: Statement | None,
     now: Any,
 ) -> None:
     config = step_run.config or {}
-    task = store.new(
+    task = new(
         HumanTask,
         tenant_id=run.tenant_id,
         step_run=step_run,
@@ -261,7 +254,7 @@ def _open_task(
     eligible = _insert_task(task, step_written, users, required, log=log)
     needed = eligible if required is None else required
     if eligible == 0 or needed > eligible:
-        _cancel_task(task, log=log)
+        cancel_task(task, log=log)
         fail_step(
             step_run,
             run,
@@ -273,15 +266,15 @@ def _open_task(
 
 def _insert_task(
     task: HumanTask,
-    step_written: store.Statement | None,
-    users: store.Statement | None,
+    step_written: Statement | None,
+    users: Statement | None,
     required: int | None,
     *,
-    log: TransitionLog,
+    log: UnitOfWork,
 ) -> int:
     """One statement: what the log holds (deferred writes, transitions), the step run, the
     task (recorded as "" -> pending) and its ballots. The eligible count."""
-    return store.open_task(
+    return inserts.open_task(
         task,
         step_written,
         users,
@@ -292,14 +285,14 @@ def _insert_task(
     )
 
 
-def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
+def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
     task.status = TaskStatus.CANCELLED
-    log.execute(store.update(task, ["status"]))
+    log.execute(update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
 
 def fail_step(
-    step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any, log: TransitionLog
+    step_run: StepRun, run: WorkflowRun, error: str, *, actor: Any, log: UnitOfWork
 ) -> None:
     previous = step_run.status
     step_run.status, step_run.last_error = StepRunStatus.FAILED, error
@@ -316,10 +309,12 @@ def step_finished(
     status: str,
     *,
     actor: Any,
-    log: TransitionLog,
+    log: UnitOfWork,
     result: dict[str, Any] | None = None,
+    ahead: Locked | None = None,
 ) -> None:
-    """A step reached `status` (completed / rejected / failed): move the run on."""
+    """A step reached `status` (completed / rejected / failed): move the run on. `ahead`: what
+    the lock of the step's task read (the next step run, the next run)."""
     previous = step_run.status
     step_run.status, step_run.finished_at = status, timezone.now()
     fields = ["status", "finished_at"]
@@ -328,7 +323,7 @@ def step_finished(
         fields.append("result")
     log.record("step_run", step_run.pk, previous, status)
     if status == StepRunStatus.COMPLETED and step_run.position + 1 < run.step_count:
-        next_step = getattr(step_run, "next_step", None)  # read with the task's lock
+        next_step = ahead.next_step if ahead is not None else None
         if next_step is None:
             next_step = store.save_and_fetch_step(
                 step_run, fields, step_run.position + 1, pending=log.absorb()
@@ -342,7 +337,7 @@ def step_finished(
         StepRunStatus.REJECTED: RunStatus.REJECTED,
     }.get(status, RunStatus.FAILED)
     log.write(step_run, fields)
-    _finish_run(run, final, actor=actor, log=log)
+    _finish_run(run, final, actor=actor, log=log, ahead=ahead)
 
 
 def _finish_run(
@@ -350,223 +345,111 @@ def _finish_run(
     status: str,
     *,
     actor: Any,
-    log: TransitionLog,
+    log: UnitOfWork,
+    ahead: Locked | None = None,
 ) -> None:
-    """The run reaches a final status (written by the operation's next statement) and its
-    subject hears of it."""
+    """The run reaches a final status (written by the operation's next statement) and what
+    that means for its subject is carried out."""
     previous = run.status
     run.status, run.finished_at = status, timezone.now()
     log.write(run, ["status", "finished_at"])
     log.record("run", run.pk, previous, status)
+    subject_finished(run, actor=actor, log=log, ahead=ahead)
+
+
+def subject_finished(
+    run: WorkflowRun, *, actor: Any, log: UnitOfWork, ahead: Locked | None = None
+) -> None:
+    """Ask the run's subject type what its finishing means (`on_run_finished`) and do it."""
     subject = get_subject(run.subject_type)
-    if subject and subject.on_run_finished:
-        if not subject.batched:
-            log.sync()
-        subject.on_run_finished(run=run, actor=actor, log=log)
-
-
-# --- decisions -----------------------------------------------------------------------------
-
-
-def task_lock(*, tenant_id: int, task_id: int, voter_id: int | None) -> HumanTask:
-    """Lock a task by id (with `voter_id`'s ballot state, see `store.lock_task`)."""
-    task = store.lock_task(tenant_id, task_id=task_id, voter_id=voter_id)
-    if task is None:
-        raise NotFound("Not found.")
-    return task
-
-
-def task_decide_locked(
-    task: HumanTask,
-    *,
-    decision: str,
-    comment: str,
-    data: dict[str, Any],
-    actor: Any,
-    log: TransitionLog,
-) -> HumanTask:
-    """Apply one person's decision to a task locked by `task_lock` (or `store.lock_task`) with
-    this actor as the voter. Some writes may wait in `log` for its flush."""
-    if task.status != TaskStatus.PENDING:
-        raise Conflict(f"This task is already {task.status}.", "already_decided")
-    spec = registry.get(task.action)
-    offered = spec.decisions if spec else ()
-    if decision not in offered:
-        verbs = " or ".join(offered) or "nothing"
-        raise ValidationFailed(
-            f"A '{task.action}' task takes {verbs}, not {decision}.", "wrong_decision"
-        )
-    now = timezone.now()
-    if decision == BallotDecision.COMPLETE:
-        outcome = _complete_form(
-            task, spec, comment=comment, data=data, actor=actor, now=now, log=log
-        )
-    else:
-        outcome = _vote(task, decision=decision, comment=comment, actor=actor, now=now, log=log)
-    if outcome is None:
-        return task
-    log.record("task", task.pk, TaskStatus.PENDING, outcome)
-    step_status = (
-        StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else StepRunStatus.COMPLETED
-    )
-    step_finished(
-        task.step_run,
-        task.run,
-        step_status,
-        actor=actor,
-        log=log,
-        result={"decision": outcome, **({"data": data} if data else {})},
-    )
-    return task
-
-
-def _vote(
-    task: HumanTask, *, decision: str, comment: str, actor: Any, now: Any, log: TransitionLog
-) -> str | None:
-    if (
-        decision == BallotDecision.APPROVE
-        and not task.allow_self_approval
-        and task.submitted_by_id == actor.pk
-    ):
-        raise Forbidden("You cannot approve your own request.", "self_approval")
-    if task.voter_ballot == "decided":
-        raise Conflict("You have already decided this task.", "already_voted")
-    if task.voter_ballot != "open":
-        raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
-    if decision == BallotDecision.APPROVE:
-        task.approvals_count += 1
-    else:
-        task.rejections_count += 1
-    if task.rule == "any":
-        outcome = TaskStatus.APPROVED if decision == BallotDecision.APPROVE else TaskStatus.REJECTED
-    elif task.approvals_count >= task.required_approvals:
-        outcome = TaskStatus.APPROVED
-    elif task.eligible_count - task.rejections_count < task.required_approvals:
-        outcome = TaskStatus.REJECTED
-    else:
-        outcome = None
-    fields = _decided(task, outcome, actor=actor, now=now)
-    log.defer(store.vote(task, actor.pk, (decision, comment, now)))
-    log.write(task, fields)
-    return outcome
-
-
-def _decided(task: HumanTask, outcome: str | None, *, actor: Any, now: Any) -> list[str]:
-    """Set the task's outcome, if any; the fields to write."""
-    fields = ["approvals_count", "rejections_count"]
+    if subject is None or subject.on_run_finished is None:
+        return
+    outcome = subject.on_run_finished(run, log.actor_id, run.finished_at)
     if outcome is not None:
-        task.status, task.decided_at, task.decided_by = outcome, now, actor
-        fields += ["status", "decided_at", "decided_by"]
-    return fields
+        apply_outcome(
+            run.tenant_id,
+            run.subject_type,
+            run.subject_id,
+            outcome,
+            log=log,
+            run=run,
+            actor=actor,
+            ahead=ahead,
+        )
 
 
-def _complete_form(
-    task: HumanTask,
-    spec: Any,
+def apply_outcome(
+    tenant_id: int,
+    subject_type: str,
+    subject_id: int,
+    outcome: SubjectOutcome,
     *,
-    comment: str,
-    data: dict[str, Any],
-    actor: Any,
-    now: Any,
-    log: TransitionLog,
-) -> str:
-    if f",{actor.role}," not in task.open_to_roles:
-        raise Forbidden("Your role may not complete this task.", "not_eligible")
-    if spec.form_serializer is not None:
-        form = spec.form_serializer(data=data if isinstance(data, dict) else None)
-        if not form.is_valid():
-            raise ValidationFailed(
-                "Invalid form data.", "invalid_form", field="data", extra={"errors": form.errors}
+    log: UnitOfWork,
+    run: WorkflowRun | None = None,
+    actor: Any = None,
+    ahead: Locked | None = None,
+) -> None:
+    """Carry out what a finished run (`run`; None when a service ends a subject whose chain
+    has no running run) means for its subject: cancel the runs that have not started, start
+    the next one, set the subject's status (held, with the operation's next statement)."""
+    if outcome.cancel_not_started:
+        _cancel_not_started(tenant_id, subject_type, subject_id, log)
+    if outcome.start_next and run is not None:
+        run_start_next(run, actor=actor, log=log, ahead=ahead)
+    if outcome.status:
+        subject = get_subject(subject_type)
+        assert subject is not None, subject_type
+        assert subject.model is not None, subject_type
+        guard = {"status": outcome.expected} if outcome.expected else None
+        log.defer(
+            update_row(
+                subject.model,
+                tenant_id,
+                subject_id,
+                {"status": outcome.status, **outcome.values},
+                guard=guard,
             )
-        data = dict(form.validated_data)
-    TaskBallot.objects.create(
-        tenant_id=task.tenant_id,
-        task=task,
-        user=actor,
-        decision=BallotDecision.COMPLETE,
-        comment=comment,
-        data=data,
-        decided_at=now,
-    )
-    task.result = data
-    log.write(task, [*_decided(task, TaskStatus.COMPLETED, actor=actor, now=now), "result"])
-    return TaskStatus.COMPLETED
+        )
+        log.record(subject_type, subject_id, outcome.expected, outcome.status)
 
 
-# --- cancelling ----------------------------------------------------------------------------
-
-
-_ACTIVE_STEPS = (StepRunStatus.WAITING, StepRunStatus.RUNNING)
-_LOCK_ATTEMPTS = 5
-
-
-class _Moved(Exception):
-    """A run advanced between the locks of its tasks and its own: lock again."""
-
-
-def runs_lock(tenant_id: int, **run_filter: Any) -> list[WorkflowRun]:
-    """Lock the runs matching `run_filter`, after their pending tasks and their waiting or
-    running step runs (the lock order above), in pk order; the runs, locked.
-
-    A decision may finish a task and open the next between the first lock and the run's: the
-    new task would then be locked after its run, against the order. So once the runs are
-    locked (nothing can advance them any more), what is pending is read again, and if it is
-    not what was locked, everything locked here is released (savepoint) and locked again."""
-    runs = WorkflowRun.objects.for_tenant(tenant_id).filter(**run_filter)
-    run_ids = runs.values("pk")
-    tasks = HumanTask.objects.for_tenant(tenant_id).filter(status=TaskStatus.PENDING)
-    steps = StepRun.objects.for_tenant(tenant_id).filter(status__in=_ACTIVE_STEPS)
-    for _ in range(_LOCK_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                locked_tasks = set(
-                    tasks.filter(run__in=run_ids)
-                    .select_for_update()
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
-                locked_steps = set(
-                    steps.filter(run__in=run_ids)
-                    .select_for_update()
-                    .order_by("pk")
-                    .values_list("pk", flat=True)
-                )
-                locked = list(runs.select_for_update().order_by("pk"))
-                ids = [run.pk for run in locked]
-                if set(tasks.filter(run__in=ids).values_list("pk", flat=True)) <= locked_tasks and (
-                    set(steps.filter(run__in=ids).values_list("pk", flat=True)) <= locked_steps
-                ):
-                    return locked
-                raise _Moved
-        except _Moved:
-            continue
-    raise Conflict("This run kept changing while it was being locked; try again.", "busy")
-
-
-def runs_cancel(runs: Iterable[WorkflowRun], *, actor: Any, log: TransitionLog) -> None:
-    """Cancel running runs (their open tasks and steps too), locked by `runs_lock`. The
-    subject hears of each (`on_run_finished`): a transfer's chain is cancelled with it."""
-    log.sync()
-    for run in runs:
-        if run.status != RunStatus.RUNNING:
-            continue
-        for task in (
-            HumanTask.objects.select_for_update()  # locked already by the caller: no wait
-            .filter(tenant_id=run.tenant_id, run=run, status=TaskStatus.PENDING)
+def _cancel_not_started(
+    tenant_id: int, subject_type: str, subject_id: int, log: UnitOfWork
+) -> None:
+    """The subject's runs that have not started are cancelled (each in the runs' history).
+    Through the ORM: only cancels get here, never a decision's batched statements."""
+    with log.orm():
+        later = list(
+            WorkflowRun.objects.for_tenant(tenant_id)
+            .select_for_update()
+            .filter(subject_type=subject_type, subject_id=subject_id, status=RunStatus.NOT_STARTED)
             .order_by("pk")
-        ):
-            _cancel_task(task, log=log)
-        for step_run in StepRun.objects.filter(
-            tenant_id=run.tenant_id, run=run, status__in=_ACTIVE_STEPS
-        ).order_by("pk"):
-            log.record("step_run", step_run.pk, step_run.status, StepRunStatus.CANCELLED)
-            step_run.status, step_run.finished_at = StepRunStatus.CANCELLED, timezone.now()
-            step_run.save(update_fields=["status", "finished_at"])
-        previous = run.status
-        run.status, run.finished_at = RunStatus.CANCELLED, timezone.now()
+            .values_list("pk", flat=True)
+        )
+        if later:
+            WorkflowRun.objects.for_tenant(tenant_id).filter(pk__in=later).update(
+                status=RunStatus.CANCELLED, finished_at=timezone.now()
+            )
+    for run_id in later:
+        log.record("run", run_id, RunStatus.NOT_STARTED, RunStatus.CANCELLED)
+
+
+def retry_run(run: WorkflowRun, step_run: StepRun, *, actor: Any, log: UnitOfWork) -> None:
+    """A failed run (locked) resumes at its failed step `step_run`, which runs again from its
+    first attempt. A human step cannot: its task stays, cancelled, as the record of why it
+    failed (one task per step run)."""
+    spec = registry.get(step_run.action)
+    if spec is not None and spec.is_human:
+        raise Conflict(
+            f"Step '{step_run.name}' is a human step and cannot be retried "
+            f"({step_run.last_error or 'it failed'}); start a new run.",
+            "not_retryable",
+        )
+    with log.orm():
+        log.record("run", run.pk, RunStatus.FAILED, RunStatus.RUNNING)
+        run.status, run.finished_at = RunStatus.RUNNING, None
         run.save(update_fields=["status", "finished_at"])
-        log.record("run", run.pk, previous, RunStatus.CANCELLED)
-        subject = get_subject(run.subject_type)
-        if subject and subject.on_run_finished:
-            subject.on_run_finished(run=run, actor=actor, log=log)
-            log.sync()
+        log.record("step_run", step_run.pk, StepRunStatus.FAILED, StepRunStatus.PENDING)
+        step_run.status, step_run.attempts, step_run.finished_at = StepRunStatus.PENDING, 0, None
+        step_run.save(update_fields=["status", "attempts", "finished_at"])
+    activate_step(step_run, run, actor=actor, log=log)

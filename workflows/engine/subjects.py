@@ -1,28 +1,46 @@
 """Subject types: what a run runs on (a transfer, a case). Apps register theirs in ready().
 
-The engine calls `on_run_finished` in the same transaction that finishes a run, so a chain's
-next run starts atomically with the previous one's completion.
+When a run reaches a final status the engine asks its subject type what that means for the
+subject (`on_run_finished`, a pure function of the run) and writes the answer itself, in the
+same transaction and with the run's own statements: start the chain's next run, cancel the
+runs that have not started, set the subject's status. A subject type never writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
+from django.db import models
+
+from workflows.models import WorkflowRun
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectOutcome:
+    """What a finished run means for its subject; the engine carries it out."""
+
+    # The subject's new status ("": unchanged), written on the subject type's `model` only
+    # while the subject is still in `expected`, with `values` (other columns, by field name).
+    status: str = ""
+    expected: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    start_next: bool = False  # start the chain's next run (same subject, next sequence)
+    cancel_not_started: bool = False  # cancel the chain's runs that have not started
+
+
+# (run, actor_id, now) -> what should happen to the subject, None for nothing.
+OnRunFinished = Callable[[WorkflowRun, int | None, datetime], SubjectOutcome | None]
 
 
 @dataclass(frozen=True)
 class SubjectType:
     key: str
-    # (run, actor, log) -> None; called when a run reaches a final state.
-    on_run_finished: Callable[..., None] | None = None
-    # True if on_run_finished writes only through the engine (runner, store, the log): the
-    # finishing run's writes may then travel with its statements. Otherwise they are written
-    # before the hook runs, so that it may use the ORM.
-    batched: bool = False
+    on_run_finished: OnRunFinished | None = None
+    # Where an outcome's status goes (required when `on_run_finished` may set one).
+    model: type[models.Model] | None = None
     # (tenant_id, ids) -> {id: summary dict}; one query for many, for inbox items.
     describe: Callable[[int, Iterable[int]], dict[int, dict[str, Any]]] | None = None
 

@@ -9,9 +9,7 @@ from django.db import transaction
 from core.db import retry_on_deadlock
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
-from workflows.engine import runner
-from workflows.engine.registry import registry
-from workflows.engine.transitions import TransitionLog
+from workflows import engine
 from workflows.models import (
     HumanTask,
     RunStatus,
@@ -34,10 +32,10 @@ def task_decide(
 ) -> HumanTask:
     """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
     with transaction.atomic():
-        task = runner.task_lock(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
-        log = TransitionLog(tenant.pk, actor, comment)
-        runner.task_decide_locked(
-            task, decision=decision, comment=comment, data=data or {}, actor=actor, log=log
+        locked = engine.lock_task(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
+        log = engine.UnitOfWork(tenant.pk, actor, comment)
+        task = engine.decide(
+            locked, decision=decision, comment=comment, data=data or {}, actor=actor, log=log
         )
         log.flush()
     return task
@@ -64,8 +62,8 @@ def run_start_on_subject(
         .values_list("sequence", flat=True)
         .first()
     )
-    log = TransitionLog(tenant.pk, actor)
-    (run,) = runner.runs_create(
+    log = engine.UnitOfWork(tenant.pk, actor)
+    (run,) = engine.start_runs(
         tenant_id=tenant.pk,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -83,14 +81,14 @@ def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) ->
     """Cancel a running run with its open task and step (a transfer's chain: the transfer and
     its not-started runs too). Locks in the engine's order: task, step run, run."""
     with transaction.atomic():
-        locked = runner.runs_lock(tenant.pk, pk=run_id)
+        locked = engine.lock_runs(tenant.pk, pk=run_id)
         if not locked:
             raise NotFound("Not found.")
         (run,) = locked
         if run.status != RunStatus.RUNNING:
             raise Conflict(f"Only a running run can be cancelled; this one is {run.status}.")
-        log = TransitionLog(tenant.pk, actor, comment)
-        runner.runs_cancel([run], actor=actor, log=log)
+        log = engine.UnitOfWork(tenant.pk, actor, comment)
+        engine.cancel_runs([run], actor=actor, log=log)
         log.flush()
     return run
 
@@ -112,21 +110,7 @@ def run_retry(*, tenant: Tenant, run_id: int, actor: Any) -> WorkflowRun:
         )
         if step_run is None:
             raise Conflict("This run has no failed step to retry.")
-        spec = registry.get(step_run.action)
-        if spec is not None and spec.is_human:
-            # Its task stays, cancelled, as the record of why it failed (one task per step run).
-            raise Conflict(
-                f"Step '{step_run.name}' is a human step and cannot be retried "
-                f"({step_run.last_error or 'it failed'}); start a new run.",
-                "not_retryable",
-            )
-        log = TransitionLog(tenant.pk, actor, "retry")
-        log.record("run", run.pk, RunStatus.FAILED, RunStatus.RUNNING)
-        run.status, run.finished_at = RunStatus.RUNNING, None
-        run.save(update_fields=["status", "finished_at"])
-        log.record("step_run", step_run.pk, StepRunStatus.FAILED, StepRunStatus.PENDING)
-        step_run.status, step_run.attempts, step_run.finished_at = StepRunStatus.PENDING, 0, None
-        step_run.save(update_fields=["status", "attempts", "finished_at"])
-        runner.activate_step(step_run, run, actor=actor, log=log)
+        log = engine.UnitOfWork(tenant.pk, actor, "retry")
+        engine.retry_run(run, step_run, actor=actor, log=log)
         log.flush()
     return run

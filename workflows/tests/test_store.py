@@ -1,10 +1,11 @@
-"""The engine store's shortcuts around Model.__init__ build what Django builds."""
+"""The SQL toolkit's shortcuts around Model.__init__ build what Django builds."""
 
 import pytest
 from django.db.models import signals
 
 from accounts.models import Role
-from workflows.engine import store
+from workflows.engine import rows as engine_rows
+from workflows.engine import sql as engine_sql
 from workflows.models import HumanTask, StepRun, WorkflowRun
 from workflows.tests.engine_helpers import approval_workflow, open_task, start
 
@@ -29,22 +30,22 @@ def test_new_matches_model_init(tenant, make_user):
         "action": "approval",
         "submitted_by_id": user.pk,
     }
-    built, django = store.new(HumanTask, **values), HumanTask(**values)
+    built, django = engine_rows.new(HumanTask, **values), HumanTask(**values)
     assert fields_of(built) == fields_of(django)
     assert built._state.adding
     assert built._state.db is None
     assert built.step_run is step_run
     assert built.run is run
-    fresh = store.new(StepRun, tenant_id=tenant.pk, run=run, position=0, order=0, name="x")
+    fresh = engine_rows.new(StepRun, tenant_id=tenant.pk, run=run, position=0, order=0, name="x")
     assert fresh.config == {}
-    assert fresh.config is not store.new(StepRun).config
-    assert fresh.idempotency_key != store.new(StepRun).idempotency_key  # callable default
+    assert fresh.config is not engine_rows.new(StepRun).config
+    assert fresh.idempotency_key != engine_rows.new(StepRun).idempotency_key  # callable default
 
 
 def test_new_rejects_what_model_init_rejects():
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
-        store.new(WorkflowRun, colour="red")
-    assert store.new(WorkflowRun, pk=5).id == 5  # a property, as Model.__init__ allows
+        engine_rows.new(WorkflowRun, colour="red")
+    assert engine_rows.new(WorkflowRun, pk=5).id == 5  # a property, as Model.__init__ allows
 
 
 def test_instance_matches_from_db(tenant, make_user):
@@ -52,10 +53,10 @@ def test_instance_matches_from_db(tenant, make_user):
     task = open_task(
         start(tenant, approval_workflow(tenant, {"approvers": {"role": "SUPERVISOR"}}))
     )
-    rows, _ = store.execute(
-        f"SELECT {store.columns(HumanTask)} FROM workflows_humantask WHERE id = %s", [task.pk]
+    found, _ = engine_sql.execute(
+        f"SELECT {engine_rows.columns(HumanTask)} FROM workflows_humantask WHERE id = %s", [task.pk]
     )
-    built = store.instance(HumanTask, rows[0])
+    built = engine_rows.instance(HumanTask, found[0])
     assert fields_of(built) == fields_of(HumanTask.objects.get(pk=task.pk))
     assert not built._state.adding
     assert built._state.db == "default"
@@ -69,11 +70,11 @@ def test_an_init_signal_receiver_gets_model_init(tenant):
 
     signals.post_init.connect(receiver, sender=WorkflowRun)
     try:
-        built = store.new(WorkflowRun, tenant_id=tenant.pk, subject_type="case", subject_id=1)
+        built = engine_rows.new(WorkflowRun, tenant_id=tenant.pk, subject_type="case", subject_id=1)
         assert seen == [built]
     finally:
         signals.post_init.disconnect(receiver, sender=WorkflowRun)
-    store.new(WorkflowRun, tenant_id=tenant.pk)
+    engine_rows.new(WorkflowRun, tenant_id=tenant.pk)
     assert seen == [built]  # disconnected: the shortcut again
 
 
@@ -85,14 +86,14 @@ def test_engine_cursors_load_timestamps_with_the_compiled_loader():
 
     connection.ensure_connection()
     sql = "SELECT %s::timestamptz"
-    cursor = store._postgres_cursor(connection, sql)
+    cursor = engine_sql._postgres_cursor(connection, sql)
     compiled = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     assert cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT) is compiled
-    rows, _ = store.execute(sql, ["2026-01-01 00:00:00+05:30"])
+    found, _ = engine_sql.execute(sql, ["2026-01-01 00:00:00+05:30"])
     with connection.cursor() as orm:
         orm.execute(sql, ["2026-01-01 00:00:00+05:30"])
-        assert rows[0] == orm.fetchone()  # the ORM's loader: same instant, same tzinfo
-    assert rows[0][0].tzinfo is orm_tz(connection)
+        assert found[0] == orm.fetchone()  # the ORM's loader: same instant, same tzinfo
+    assert found[0][0].tzinfo is orm_tz(connection)
 
 
 def orm_tz(connection):
@@ -100,3 +101,39 @@ def orm_tz(connection):
     from psycopg.pq import Format
 
     return connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone
+
+
+def test_lock_task_hands_what_it_read_ahead_over_as_a_frozen_value(
+    tenant, make_user, django_assert_num_queries
+):
+    import dataclasses
+
+    from django.db import transaction
+
+    from workflows.engine import Ballot, Locked, lock_task
+
+    approver = make_user(Role.SUPERVISOR)
+    outsider = make_user(Role.AGENT)
+    config = {"approvers": {"role": "SUPERVISOR"}}
+    run = start(tenant, approval_workflow(tenant, config, config))
+    task = open_task(run)
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            locked = lock_task(tenant_id=tenant.pk, task_id=task.pk, voter_id=approver.pk)
+        assert isinstance(locked, Locked)
+        assert (locked.task.pk, locked.step_run.pk, locked.run.pk) == (
+            task.pk,
+            task.step_run_id,
+            run.pk,
+        )
+        assert locked.ballot is Ballot.OPEN
+        assert locked.next_step.position == 1
+        assert locked.next_run is None
+        assert locked.next_run_first_step is None
+        # Nothing hangs on the instances any more.
+        assert not hasattr(locked.step_run, "next_step")
+        assert not hasattr(locked.task, "voter_ballot")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            locked.ballot = Ballot.DECIDED  # type: ignore[misc]
+        other = lock_task(tenant_id=tenant.pk, task_id=task.pk, voter_id=outsider.pk)
+        assert other.ballot is Ballot.NONE

@@ -1,0 +1,173 @@
+"""The SQL toolkit, part 1: running hand-written statements through Django's connection.
+
+Generic: nothing here knows the engine's models. Statements are built once per process
+(`cached`, per vendor) and, on PostgreSQL, prepared by the server (server-side binding;
+DB_PREPARE_THRESHOLD). Statements that do not read each other's results travel together as
+one (`batch`: data-modifying CTEs run exactly once, all on the same snapshot); elsewhere
+(SQLite, the embedded default) the same statements run one after another.
+
+It leans on Django internals (ServerBindingCursor, `_prepare_cursor`, `queries_logged`, the
+timestamptz loader): `workflows/tests/test_sql_toolkit.py` pins each, so that a Django
+upgrade that changes one fails a test rather than the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any, TypeVar
+from uuid import UUID
+
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connections
+
+Statement = tuple[str, Sequence[Any]]
+Rows = list[tuple[Any, ...]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def qn(name: str) -> str:
+    # PostgreSQL and SQLite quote identifiers alike; ours are model metadata, never input.
+    return name if name.startswith('"') else f'"{name}"'
+
+
+def vendor() -> str:
+    """The default database's vendor (fixed for the life of the process)."""
+    global _vendor  # noqa: PLW0603
+    if _vendor is None:
+        _vendor = connections[DEFAULT_DB_ALIAS].vendor
+    return _vendor
+
+
+_vendor: str | None = None
+
+
+def cached(build: Any) -> Any:
+    """Memoise a statement builder (per vendor: features differ)."""
+    memo = cache(lambda vendor, *args: build(*args))
+
+    def wrapper(*args: Any) -> Any:
+        return memo(vendor(), *args)
+
+    wrapper.cache_clear = memo.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
+
+def is_postgres() -> bool:
+    return vendor() == "postgresql"
+
+
+_KEPT_CURSORS = 64  # distinct hot statements are a few dozen; more is a leak, start over
+
+
+def _postgres_cursor(db: Any, sql: str) -> Any:
+    """A server-binding cursor, so that psycopg prepares these few statements that run over
+    and over (DB_PREPARE_THRESHOLD), in Django's wrapper: query logging and counting, execute
+    wrappers and error translation all apply.
+
+    One per statement, kept per connection: psycopg keeps a cursor's adapters (how to dump
+    each parameter, load each column) while it runs the same query again, and builds them
+    anew for a different one. Not kept while queries are logged (the debug wrapper is chosen
+    per cursor)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    db.validate_thread_sharing()
+    raw = db.connection
+    if raw is None or raw.closed:
+        db.ensure_connection()
+        raw = db.connection
+    if db.queries_logged:
+        return db._prepare_cursor(_fast_timestamps(ServerBindingCursor(raw)))
+    kept = getattr(db, "_engine_cursors", None)
+    if kept is None or kept[0] is not raw or len(kept[1]) >= _KEPT_CURSORS:
+        kept = db._engine_cursors = (raw, {})
+    cursor = kept[1].get(sql)
+    if cursor is None:
+        cursor = kept[1][sql] = db._prepare_cursor(_fast_timestamps(ServerBindingCursor(raw)))
+    return cursor
+
+
+def _fast_timestamps(cursor: Any) -> Any:
+    """Django loads timestamptz with a subclass of psycopg's pure-Python loader (to set the
+    connection's time zone), which parses each value with a regular expression. When that
+    zone is UTC and so is the session's, psycopg's compiled loader gives the same values (the
+    same tzinfo too): use it on this cursor."""
+    import datetime
+
+    import psycopg
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from psycopg.pq import Format
+
+    django_loader = cursor.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    utc = getattr(django_loader, "timezone", None) is datetime.UTC
+    if utc and cursor.connection.info.parameter_status("TimeZone") == "UTC":
+        fast = psycopg.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        cursor.adapters.register_loader(TIMESTAMPTZ_OID, fast)
+    return cursor
+
+
+def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
+    """Run one statement: (rows, rowcount)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return (cursor.fetchall() if cursor.description else []), cursor.rowcount
+    cursor = _postgres_cursor(db, sql)
+    cursor.execute(sql, params)
+    result = cursor.cursor.pgresult
+    rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+    return rows, cursor.rowcount
+
+
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK: the statement returned rows
+
+
+def batch(statements: Sequence[Statement]) -> tuple[list[tuple], int]:
+    """Run statements in order; the result is the last one's. One round trip on PostgreSQL.
+
+    All but the last are plain INSERT/UPDATE/DELETE (no WITH, no result) on rows the others do
+    not touch: on PostgreSQL they become data-modifying CTEs of the last, which runs on the
+    same snapshot and so does not see their effects. The last may have its own WITH clause."""
+    *pieces, (last_sql, last_params) = statements
+    if not pieces:
+        return execute(last_sql, last_params)
+    if not is_postgres():
+        for sql, params in pieces:
+            execute(sql, params)
+        return execute(last_sql, last_params)
+    sql = _batched_sql(tuple(sql for sql, _ in statements))
+    return execute(sql, [p for _, params in statements for p in params])
+
+
+@lru_cache(maxsize=256)
+def _batched_sql(sqls: tuple[str, ...]) -> str:
+    # The same text object each time for the same statements: psycopg then keeps the cursor's
+    # adapters (see _postgres_cursor) and finds the prepared statement without rehashing.
+    *pieces, last_sql = sqls
+    head = ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(pieces))
+    if last_sql.startswith("WITH "):
+        return f"WITH {head}, {last_sql[5:]}"
+    return f"WITH {head} {last_sql}"
+
+
+def to_json(value: Any) -> str:
+    """JSON text for a jsonb parameter. orjson: the row sets of a decision, several times
+    faster than json.dumps (datetimes in ISO 8601 and UUIDs are native; the text is what
+    PostgreSQL's jsonb input takes). What it refuses (integers beyond 64 bits, non-string
+    keys) json.dumps still writes."""
+    try:
+        return orjson.dumps(value, default=_json_value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):  # json.dumps's fallback; orjson has its own
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -1,0 +1,141 @@
+"""The unit of work of one engine operation: its writes and its transition log, sent in few
+statements.
+
+`record` collects state changes for the transition log. `write` (and `defer`, for a statement
+built elsewhere) holds a write back so that it travels with the operation's next statement
+(`execute`, or the store functions that take `pending=uow.absorb()`) or with `flush`, which
+the service calls once, last, inside its transaction. Statements that travel together run on
+one snapshot, so one of them must not write a row another writes (see `sql.batch`): `write`
+sends what is held first when its row is already held, and so does `claim` for a row that the
+next statement writes itself.
+
+The ORM does not see held writes, so code that reads or writes through it does so in a block:
+
+    with uow.orm():
+        StepRun.objects.filter(...)
+
+which sends what is held before the block, and sends every write made inside it at once, so
+that the ORM always sees what the operation has done so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from workflows.engine import statuses
+from workflows.engine.rows import update
+from workflows.engine.sql import Rows, Statement, batch
+from workflows.engine.store import transitions_statement
+
+# (object_type, object_id, from_status, to_status, comment)
+Transition = tuple[str, int, str, str, str]
+# (tenant_id, object_type, object_id, from, to, actor_id, comment, created_at): a log row
+LogRow = tuple[int, str, int, str, str, int | None, str, Any]
+
+
+class UnitOfWork:
+    def __init__(self, tenant_id: int, actor: Any | None, comment: str = "") -> None:
+        self.tenant_id = tenant_id
+        self.actor_id: int | None = getattr(actor, "pk", None)
+        self.comment = comment
+        self.rows: list[Transition] = []
+        self.pending: list[Statement] = []
+        self._rows: set[tuple[str, Any]] = set()  # (table, pk) written by `pending`
+        self._orm = 0  # depth of `orm()` blocks: nothing is held inside one
+
+    def record(
+        self,
+        object_type: str,
+        object_id: int,
+        from_status: str,
+        to_status: str,
+        comment: str | None = None,
+    ) -> None:
+        """A state change for the transition log; a move the engine does not declare for
+        `object_type` (see `statuses`) raises before anything is written."""
+        statuses.check(object_type, from_status, to_status)
+        self.rows.append(
+            (
+                object_type,
+                object_id,
+                from_status or "",
+                to_status,
+                self.comment if comment is None else comment,
+            )
+        )
+
+    def defer(self, *statements: Statement) -> None:
+        """Hold statements that write rows nothing else in this operation writes."""
+        self.pending.extend(statements)
+        if self._orm:
+            self._send()
+
+    def write(self, obj: models.Model, fields: list[str]) -> None:
+        """Hold an UPDATE of `fields` of `obj`'s row (see `rows.update`)."""
+        self.claim(obj)
+        self._rows.add((obj._meta.db_table, obj.pk))
+        self.pending.append(update(obj, fields))
+        if self._orm:
+            self._send()
+
+    def claim(self, obj: models.Model) -> None:
+        """The next write of `obj`'s row must not travel with a held write of it: send those."""
+        if (obj._meta.db_table, obj.pk) in self._rows:
+            self._send()
+
+    def absorb(self) -> list[Statement]:
+        """Hand the held writes to a statement that sends them first."""
+        pending, self.pending = self.pending, []
+        self._rows.clear()
+        return pending
+
+    def execute(self, statement: Statement) -> tuple[Rows, int]:
+        """Run `statement` after the held writes, in one round trip."""
+        return batch([*self.absorb(), statement])
+
+    @contextmanager
+    def orm(self) -> Iterator[None]:
+        """A block that uses the ORM: what is held is written before it, and what is written
+        in it is sent at once."""
+        self._send()
+        self._orm += 1
+        try:
+            yield
+        finally:
+            self._orm -= 1
+
+    def sync(self) -> None:
+        """Write what is held now. Prefer `with uow.orm():` around the ORM code."""
+        self._send()
+
+    def _send(self) -> None:
+        if self.pending:
+            batch(self.absorb())
+
+    def take_rows(self) -> list[LogRow]:
+        """Hand the recorded transitions, as `store.transitions_statement` rows, to a
+        statement that writes them."""
+        now = timezone.now()
+        rows: list[LogRow] = [
+            (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
+            for kind, pk, old, new, comment in self.rows
+        ]
+        self.rows = []
+        return rows
+
+    def recorded_by(self) -> tuple[int | None, str, Any]:
+        """(actor_id, comment, now) for a transition that a statement records itself."""
+        return self.actor_id, self.comment, timezone.now()
+
+    def flush(self) -> None:
+        """Write everything left: held writes and the transition log, in one statement."""
+        statements = self.absorb()
+        if self.rows:
+            statements.append(transitions_statement(self.take_rows()))
+        if statements:
+            batch(statements)

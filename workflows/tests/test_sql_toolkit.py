@@ -1,0 +1,136 @@
+"""The Django internals the SQL toolkit (`workflows/engine/sql.py`, `rows.py`) relies on.
+
+The toolkit skips the ORM's generic work on the hot path by doing what Django does itself,
+with Django's own pieces. Each test here pins one of those pieces, so that a Django upgrade
+that changes one fails here, by name, rather than somewhere in the engine.
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import UTC, datetime
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.expressions import Col
+from django.dispatch.dispatcher import NO_RECEIVERS
+
+from workflows.engine import rows, sql
+from workflows.models import HumanTask, Step, StepRun, TaskBallot, WorkflowRun
+
+ENGINE_MODELS = (HumanTask, StepRun, WorkflowRun, TaskBallot)
+
+
+def test_model_state_is_adding_and_db_and_nothing_else_to_set():
+    # `rows.instance`/`rows.new` build a ModelState() and set these two, as from_db does.
+    state = ModelState()
+    assert (state.adding, state.db) == (True, None)
+    assert set(vars(state)) == set()  # both class defaults: nothing per instance yet
+    built = WorkflowRun.from_db(
+        DEFAULT_DB_ALIAS,
+        [f.attname for f in WorkflowRun._meta.concrete_fields],
+        [None] * len(WorkflowRun._meta.concrete_fields),
+    )
+    assert set(vars(built._state)) == {"adding", "db"}
+    assert (built._state.adding, built._state.db) == (False, DEFAULT_DB_ALIAS)
+
+
+def test_from_db_takes_alias_attnames_values():
+    assert list(inspect.signature(WorkflowRun.from_db).parameters) == [
+        "db",
+        "field_names",
+        "values",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ENGINE_MODELS)
+def test_column_converters_are_the_compilers(model):
+    # `rows.instance` applies, per column, what the SQL compiler would.
+    compiler = model.objects.all().query.get_compiler(DEFAULT_DB_ALIAS)
+    expressions = [Col(model._meta.db_table, f) for f in model._meta.concrete_fields]
+    theirs = compiler.get_converters(expressions)
+    ours = rows._converters(model, connection.vendor)
+    for index, (expression, found) in enumerate(ours):
+        expected = theirs.get(index, ([], None))[0]
+        assert found == expected, expression.target.name
+
+
+def test_init_signals_remember_a_sender_without_receivers():
+    # `rows._plain_init` trusts this cache to skip Model.__init__ cheaply.
+    for signal in (signals.pre_init, signals.post_init):
+        assert signal.use_caching
+        signal.has_listeners(WorkflowRun)
+        signal.sender_receivers_cache.clear()
+        assert not signal.has_listeners(WorkflowRun)
+        signal._live_receivers(WorkflowRun)
+        assert signal.sender_receivers_cache.get(WorkflowRun) is NO_RECEIVERS
+
+
+@pytest.mark.parametrize("model", ENGINE_MODELS)
+def test_fields_have_the_attnames_and_defaults_new_uses(model):
+    for field in model._meta.concrete_fields:
+        if field.many_to_one:
+            assert field.attname == f"{field.name}_id"
+            assert field.target_field.attname == "id"
+            assert callable(field.get_default)
+            assert callable(field.set_cached_value)
+        else:
+            assert field.attname == field.name
+            if callable(field.default):  # a fresh value each time (uuid4, dict)
+                assert type(field._get_default()) is type(field.get_default())
+            else:
+                assert field._get_default() == field.get_default()
+
+
+@pytest.mark.django_db
+def test_values_postgresql_takes_as_they_are_need_no_preparing():
+    samples = {
+        "DateTimeField": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "CharField": "x",
+        "TextField": "y",
+        "BooleanField": True,
+    }
+    for model in ENGINE_MODELS:
+        for field in model._meta.concrete_fields:
+            kind = field.get_internal_type()
+            assert kind in rows._AS_IS or kind in {"JSONField", "UUIDField"}, kind
+            value = samples.get(kind, 7)
+            if kind in rows._AS_IS and kind in samples:
+                assert field.get_db_prep_save(value, connection) == value, field
+
+
+def test_json_field_reads_text_with_from_db_value():
+    config = Step._meta.get_field("config")
+    assert config.from_db_value('{"a": 1}', None, connection) == {"a": 1}
+
+
+@pytest.mark.django_db
+def test_server_binding_cursor_and_the_wrapper_hooks():
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+
+    connection.ensure_connection()
+    assert TIMESTAMPTZ_OID == 1184
+    assert isinstance(connection.queries_logged, bool)
+    raw = ServerBindingCursor(connection.connection)
+    wrapped = connection._prepare_cursor(raw)
+    assert wrapped.cursor is raw
+    wrapped.execute("SELECT %s::int", [1])
+    assert raw.pgresult.status == sql._TUPLES_OK
+    assert wrapped.fetchall() == [(1,)]
+    wrapped.execute("SET LOCAL statement_timeout = 0")
+    assert raw.pgresult.status != sql._TUPLES_OK  # a command: no rows to fetch
+
+
+@pytest.mark.django_db
+def test_batch_runs_statements_in_order_in_one_round_trip(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found, _ = sql.batch(
+            [
+                ("SELECT 1", []),
+                ("SELECT %s::int + 1", [1]),
+            ]
+        )
+    assert found == [(2,)]
