@@ -11,13 +11,16 @@ Steps the engine runs (automated):
 A subject whose chain has no running run, ended by a service:
     apply_outcome (a `SubjectOutcome`)
 Extension seams (see README "Extending the engine"):
-    register_action, register_subject, register_approver_resolver
+    register_action, register_step_kind, register_rule, register_subject,
+    register_approver_resolver
 The unit of work: `UnitOfWork` (held writes, the transition log; `with uow.orm():`).
 SQL toolkit for an app's own hand-written reads: execute, cached, qn, new, instance, columns.
 """
 
 from __future__ import annotations
 
+# The built-in step kinds and the percent rule register themselves when imported.
+from workflows.engine import kind_automated, kind_form, kind_vote, rule_percent  # noqa: F401
 from workflows.engine.approvers import (
     DEFAULT_APPROVERS,
     eligible_users,
@@ -29,6 +32,7 @@ from workflows.engine.cancelling import runs_lock as lock_runs
 from workflows.engine.decisions import subject_task_lock as lock_subject_task
 from workflows.engine.decisions import task_decide_locked as decide
 from workflows.engine.decisions import task_lock as lock_task
+from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import (
     ActionKind,
     ActionSpec,
@@ -38,6 +42,7 @@ from workflows.engine.registry import (
     registry,
 )
 from workflows.engine.rows import columns, instance, new
+from workflows.engine.rules import ApprovalRule, Need, register_rule
 from workflows.engine.runner import apply_outcome, fail_step, retry_run
 from workflows.engine.runner import run_start_next as start_next_run
 from workflows.engine.runner import runs_create as start_runs
@@ -57,10 +62,13 @@ __all__ = [
     "DEFAULT_APPROVERS",
     "ActionKind",
     "ActionSpec",
+    "ApprovalRule",
     "Ballot",
     "EmptyConfigSerializer",
     "Locked",
+    "Need",
     "Statement",
+    "StepKind",
     "StrictSerializer",
     "SubjectOutcome",
     "SubjectType",
@@ -84,6 +92,8 @@ __all__ = [
     "qn",
     "register_action",
     "register_approver_resolver",
+    "register_rule",
+    "register_step_kind",
     "register_subject",
     "registry",
     "retry_run",

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import Role
 from core.api.fields import IntegerField
-from workflows.engine import handlers, templating, webhooks
+from workflows.engine import handlers, rules, templating, webhooks
 from workflows.engine.approvers import DEFAULT_APPROVERS, check_approvers
 from workflows.engine.registry import (
     ActionKind,
@@ -53,23 +53,61 @@ class ApproversSerializer(StrictSerializer):
         return attrs
 
 
+class RejectRuleField(serializers.Field):
+    """`"first"` (the first rejection rejects) or a number of rejections that rejects."""
+
+    default_error_messages = {
+        "invalid": 'Give "first" or a whole number of rejections from 1 to 1000.',
+    }
+
+    def to_internal_value(self, data: Any) -> str | int:
+        if data == "first":
+            return "first"
+        if isinstance(data, bool) or not isinstance(data, int) or not 1 <= data <= 1000:
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class ApprovalConfigSerializer(StrictSerializer):
     approvers = ApproversSerializer(default=lambda: dict(DEFAULT_APPROVERS))
-    rule = serializers.ChoiceField(choices=["any", "all", "quorum"], default="any")
-    quorum = IntegerField(min_value=1, max_value=1000, required=False)
+    # Choices and the rules' own keys (quorum, percent, ...) come from the rule registry.
+    rule = serializers.ChoiceField(choices=[], default="any")
+    # Default: the rule's own (any, all: the first rejection; quorum, percent: once approval
+    # is out of reach).
+    reject_rule = RejectRuleField(required=False)
     allow_self_approval = serializers.BooleanField(default=False)
     due_in_hours = IntegerField(min_value=1, max_value=24 * 365, required=False)
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["rule"].choices = [rule.key for rule in rules.all_rules()]
+        for rule in rules.all_rules():
+            field = rule.param_field()
+            if rule.param and field is not None:
+                fields[rule.param] = field
+        return fields
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("rule") == "quorum" and "quorum" not in attrs:
-            raise serializers.ValidationError({"quorum": ["Required when rule is 'quorum'."]})
-        if attrs.get("rule") != "quorum" and "quorum" in attrs:
-            raise serializers.ValidationError({"quorum": ["Only allowed when rule is 'quorum'."]})
+        chosen = rules.get_rule(attrs.get("rule", "any"))
+        for rule in rules.all_rules():
+            if rule.param is None:
+                continue
+            if rule is chosen and rule.param not in attrs:
+                raise serializers.ValidationError(
+                    {rule.param: [f"Required when rule is '{rule.key}'."]}
+                )
+            if rule is not chosen and rule.param in attrs:
+                raise serializers.ValidationError(
+                    {rule.param: [f"Only allowed when rule is '{rule.key}'."]}
+                )
         users = attrs["approvers"].get("users")
-        if users and attrs.get("rule") == "quorum" and attrs["quorum"] > len(users):
-            raise serializers.ValidationError(
-                {"quorum": ["Cannot exceed the number of named approvers."]}
-            )
+        if chosen.param is not None:
+            problem = chosen.check(attrs[chosen.param], len(users) if users else None)
+            if problem:
+                raise serializers.ValidationError({chosen.param: [problem]})
         return attrs
 
 
@@ -141,9 +179,10 @@ APPROVAL = register_action(
         key="approval",
         kind=ActionKind.HUMAN,
         label="Approval",
-        description="Eligible approvers approve or reject; rule any, all or quorum.",
+        description="Eligible approvers approve or reject; rule any, all, quorum or percent.",
         config_serializer=ApprovalConfigSerializer,
         decisions=("approve", "reject"),
+        step_kind="vote",
     )
 )
 register_action(

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict
-from workflows.engine.runner import cancel_task, subject_finished
+from workflows.engine.human import cancel_task
+from workflows.engine.runner import subject_finished
 from workflows.engine.uow import UnitOfWork
 from workflows.models import HumanTask, RunStatus, StepRun, StepRunStatus, TaskStatus, WorkflowRun
 

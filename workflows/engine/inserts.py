@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, models
 
 from workflows.engine.rows import concrete_fields, insert, insert_sql, insert_statement, save
+from workflows.engine.rules import REQUIRED_SQL, Need
 from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, qn, to_json
 from workflows.engine.store import (
     TRANSITION_COLUMNS,
@@ -142,9 +143,7 @@ _COUNTS = ("eligible_count", "required_approvals")
 
 
 @cached
-def _open_task_sql(
-    step_sql: str | None, eligible_sql: str | None, required_is_all: bool
-) -> tuple[str, tuple]:
+def _open_task_sql(step_sql: str | None, eligible_sql: str | None) -> tuple[str, tuple]:
     counted = eligible_sql is not None
     targets = tuple(
         f
@@ -175,7 +174,7 @@ def _open_task_sql(
             "SELECT t.id, 0 FROM t"
         )
         return sql, targets
-    required = "(SELECT count(*) FROM e)" if required_is_all else "%s"
+    required = REQUIRED_SQL.format(count="(SELECT count(*) FROM e)")  # the rule's `Need`
     sql = (
         f"WITH {step}e AS ({_chosen(eligible_sql)}), "
         f"t AS (INSERT INTO {table} ({names}) "
@@ -196,7 +195,7 @@ def open_task(
     task: HumanTask,
     step_statement: Statement | None,
     eligible: Statement | None,
-    required: int | None,
+    need: Need | None,
     *,
     pending: Sequence[Statement] = (),
     transitions: Sequence[tuple] = (),
@@ -210,14 +209,13 @@ def open_task(
     One statement on PostgreSQL. Sets task.pk and, for approvals, the counts; returns the
     eligible count (0 for a task without ballots).
 
-    `required` None means "all of the eligible"."""
+    `need`: the approvals required (a vote's rule), worked out from the eligible count by
+    the same statement."""
     actor_id, comment, when = recorded_by
     exclude = None if task.allow_self_approval else task.submitted_by_id
     eligible_sql, eligible_params = eligible if eligible is not None else (None, ())
     if is_postgres():
-        sql, targets = _open_task_sql(
-            step_statement and step_statement[0], eligible_sql, required is None
-        )
+        sql, targets = _open_task_sql(step_statement and step_statement[0], eligible_sql)
         log_rows = to_json(
             [
                 {"n": n, **dict(zip(TRANSITION_KEYS, row, strict=True))}
@@ -227,7 +225,7 @@ def open_task(
         params = [
             *(step_statement[1] if step_statement else ()),
             *([*eligible_params, exclude, exclude] if eligible is not None else []),
-            *([] if required is None or eligible is None else [required]),
+            *((need or Need()).sql_params() if eligible is not None else []),
             to_json({f.column: getattr(task, f.attname) for f in targets}),
             log_rows,
             actor_id,
@@ -254,7 +252,7 @@ def open_task(
     if eligible is None:
         return 0
     task.eligible_count = eligible_count
-    task.required_approvals = eligible_count if required is None else required
+    task.required_approvals = (need or Need()).of(eligible_count)
     if not is_postgres():
         save(task, _COUNTS)
     return eligible_count

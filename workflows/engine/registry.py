@@ -1,8 +1,9 @@
 """The action registry: the one way to add an action, built-in or a project's own.
 
-An action is a key (the Step's `action`), a kind (a person decides, or a worker runs it), a
-config serializer that validates the Step's `config`, and for human actions a form serializer
-that validates what the person submits. Automated actions also carry a handler.
+An action is a key (the Step's `action`), a kind (a person decides, or a worker runs it) and
+its step kind (what the engine does with it: `kinds`), a config serializer that validates the
+Step's `config`, and for human actions a form serializer that validates what the person
+submits. Automated actions also carry a handler.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class ActionSpec:
     handler: Callable[..., dict[str, Any]] | None = None
     # Which human outcomes this action offers: approve/reject, or complete with a form.
     decisions: tuple[str, ...] = field(default=("complete",))
+    # Its step kind (see `kinds`): "vote", "form", "automated" or a project's own; by
+    # default "automated" for an automated action, else "form".
+    step_kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.step_kind:
+            default = "automated" if self.kind == ActionKind.AUTOMATED else "form"
+            object.__setattr__(self, "step_kind", default)
 
     @property
     def is_human(self) -> bool:

@@ -26,34 +26,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import Role
 from core.errors import Conflict
-from workflows.engine import inserts, store
-from workflows.engine.approvers import eligible_sql
+from workflows.engine import human, inserts, store
+from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
-from workflows.engine.rows import new, update, update_row
-from workflows.engine.sql import Statement
+from workflows.engine.rows import new, update_row
 from workflows.engine.store import Locked
 from workflows.engine.subjects import SubjectOutcome, get_subject
 from workflows.engine.uow import UnitOfWork
 from workflows.models import (
-    HumanTask,
     RunStatus,
     StepRun,
     StepRunStatus,
-    TaskStatus,
     Workflow,
     WorkflowRun,
 )
 
 logger = logging.getLogger("workflows.engine")
-
-FORM_TASK_ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
 
 
 # --- creating runs -------------------------------------------------------------------------
@@ -129,8 +122,8 @@ def runs_create(
     # the row in the same transaction (each write is an audit row).
     first = step_runs[0][0] if start is not None and step_runs[0] else None
     spec = registry.get(first.action) if first is not None else None
-    if spec is not None and spec.is_human:
-        _waiting(first, now)
+    if first is not None and spec is not None and kind_of(spec).human:
+        human.waiting(first, now)
     inserts.insert_runs(runs, step_runs, new_subject=new_subject)
     if start is not None:
         actor, log = start
@@ -184,111 +177,16 @@ def _started(
 # --- steps ---------------------------------------------------------------------------------
 
 
-def _waiting(step_run: StepRun, now: Any) -> None:
-    step_run.status, step_run.started_at = StepRunStatus.WAITING, now
-    step_run.attempts += 1
-
-
 def activate_step(
     step_run: StepRun, run: WorkflowRun, *, actor: Any | None, log: UnitOfWork
 ) -> None:
-    """A step's turn has come: a human step waits for its task, an automated one is sent to a
-    worker. A human step run that is `waiting` already was inserted so (see runs_create)."""
+    """A step's turn has come: its kind acts (a human step opens its task, an automated one is
+    sent to a worker)."""
     spec = registry.get(step_run.action)
-    now = timezone.now()
     if spec is None:
         fail_step(step_run, run, f"Unknown action '{step_run.action}'.", actor=actor, log=log)
         return
-    if spec.is_human:
-        log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
-        written = None
-        if step_run.status != StepRunStatus.WAITING:
-            _waiting(step_run, now)
-            # The step run is written by the same statement that opens its task.
-            log.claim(step_run)
-            written = update(step_run, ["status", "started_at", "attempts"])
-        _open_task(step_run, run, log=log, actor=actor, step_written=written, now=now)
-    else:
-        from workflows.engine import automation
-
-        step_run.status, step_run.started_at = StepRunStatus.RUNNING, now
-        log.execute(update(step_run, ["status", "started_at"]))
-        log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.RUNNING)
-        automation.dispatch(step_run)
-
-
-def _open_task(
-    step_run: StepRun,
-    run: WorkflowRun,
-    *,
-    log: UnitOfWork,
-    actor: Any,
-    step_written: Statement | None,
-    now: Any,
-) -> None:
-    config = step_run.config or {}
-    task = new(
-        HumanTask,
-        tenant_id=run.tenant_id,
-        step_run=step_run,
-        run=run,
-        subject_type=run.subject_type,
-        subject_id=run.subject_id,
-        name=step_run.name,
-        action=step_run.action,
-        submitted_by_id=run.submitted_by_id,
-        created_at=now,
-    )
-    if config.get("due_in_hours"):
-        task.due_at = now + timedelta(hours=int(config["due_in_hours"]))
-    if step_run.action != "approval":
-        task.open_to_roles = "," + ",".join(FORM_TASK_ROLES) + ","
-        _insert_task(task, step_written, None, None, log=log)
-        return
-    task.rule = config.get("rule", "any")
-    task.allow_self_approval = bool(config.get("allow_self_approval", False))
-    # None: all of the eligible; the first decision settles an "any" task.
-    required = {"any": 1, "all": None, "quorum": int(config.get("quorum") or 1)}[task.rule]
-    # Ballots (one per eligible user, the submitter excluded unless allowed) go in with the task.
-    users = eligible_sql(run.tenant_id, config.get("approvers") or {})
-    eligible = _insert_task(task, step_written, users, required, log=log)
-    needed = eligible if required is None else required
-    if eligible == 0 or needed > eligible:
-        cancel_task(task, log=log)
-        fail_step(
-            step_run,
-            run,
-            f"Not enough eligible approvers: {eligible} for {needed} needed.",
-            actor=actor,
-            log=log,
-        )
-
-
-def _insert_task(
-    task: HumanTask,
-    step_written: Statement | None,
-    users: Statement | None,
-    required: int | None,
-    *,
-    log: UnitOfWork,
-) -> int:
-    """One statement: what the log holds (deferred writes, transitions), the step run, the
-    task (recorded as "" -> pending) and its ballots. The eligible count."""
-    return inserts.open_task(
-        task,
-        step_written,
-        users,
-        required,
-        pending=log.absorb(),
-        transitions=log.take_rows(),
-        recorded_by=log.recorded_by(),
-    )
-
-
-def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
-    task.status = TaskStatus.CANCELLED
-    log.execute(update(task, ["status"]))
-    log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
+    kind_of(spec).activate(step_run, run, actor=actor, log=log, now=timezone.now())
 
 
 def fail_step(
@@ -439,7 +337,7 @@ def retry_run(run: WorkflowRun, step_run: StepRun, *, actor: Any, log: UnitOfWor
     first attempt. A human step cannot: its task stays, cancelled, as the record of why it
     failed (one task per step run)."""
     spec = registry.get(step_run.action)
-    if spec is not None and spec.is_human:
+    if spec is not None and kind_of(spec).human:
         raise Conflict(
             f"Step '{step_run.name}' is a human step and cannot be retried "
             f"({step_run.last_error or 'it failed'}); start a new run.",

@@ -1,0 +1,85 @@
+"""What every human step kind does when its turn comes: wait, and open one task, written by one
+statement together with what the unit of work holds (see `inserts.open_task`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from workflows.engine import inserts
+from workflows.engine.rows import new, update
+from workflows.engine.rules import Need
+from workflows.engine.sql import Statement
+from workflows.engine.uow import UnitOfWork
+from workflows.models import HumanTask, StepRun, StepRunStatus, TaskStatus, WorkflowRun
+
+
+def waiting(step_run: StepRun, now: Any) -> None:
+    step_run.status, step_run.started_at = StepRunStatus.WAITING, now
+    step_run.attempts += 1
+
+
+def wait(step_run: StepRun, *, log: UnitOfWork, now: Any) -> Statement | None:
+    """pending -> waiting; the step run's write, for the statement that opens its task (None
+    if it was inserted waiting: see `runner.runs_create`)."""
+    log.record("step_run", step_run.pk, StepRunStatus.PENDING, StepRunStatus.WAITING)
+    if step_run.status == StepRunStatus.WAITING:
+        return None
+    waiting(step_run, now)
+    log.claim(step_run)
+    return update(step_run, ["status", "started_at", "attempts"])
+
+
+def new_task(step_run: StepRun, run: WorkflowRun, now: Any) -> HumanTask:
+    task = new(
+        HumanTask,
+        tenant_id=run.tenant_id,
+        step_run=step_run,
+        run=run,
+        subject_type=run.subject_type,
+        subject_id=run.subject_id,
+        name=step_run.name,
+        action=step_run.action,
+        submitted_by_id=run.submitted_by_id,
+        created_at=now,
+    )
+    due_in_hours = (step_run.config or {}).get("due_in_hours")
+    if due_in_hours:
+        task.due_at = now + timedelta(hours=int(due_in_hours))
+    return task
+
+
+def open_task(
+    task: HumanTask,
+    step_written: Statement | None,
+    users: Statement | None,
+    need: Need | None,
+    *,
+    log: UnitOfWork,
+) -> int:
+    """One statement: what the unit of work holds (writes, transitions), the step run, the
+    task (recorded as "" -> pending) and, for a vote, its ballots. The eligible count."""
+    return inserts.open_task(
+        task,
+        step_written,
+        users,
+        need,
+        pending=log.absorb(),
+        transitions=log.take_rows(),
+        recorded_by=log.recorded_by(),
+    )
+
+
+def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
+    task.status = TaskStatus.CANCELLED
+    log.execute(update(task, ["status"]))
+    log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
+
+
+def decided(task: HumanTask, outcome: str | None, *, actor: Any, now: Any) -> list[str]:
+    """Set the task's outcome, if any; the fields to write."""
+    fields = ["approvals_count", "rejections_count"]
+    if outcome is not None:
+        task.status, task.decided_at, task.decided_by = outcome, now, actor
+        fields += ["status", "decided_at", "decided_by"]
+    return fields
