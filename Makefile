@@ -56,6 +56,7 @@ lint: install frontend/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache  # imports go one way (pyproject: tool.importlinter)
+	DATABASE_URL=sqlite:///:memory: $(VENV)/bin/mypy  # the engine, services, selectors (pyproject: tool.mypy)
 	DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 	bash scripts/lint_frontend.sh
 

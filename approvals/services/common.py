@@ -41,7 +41,8 @@ class ItemsInvalid(ValidationFailed):
         self.item_errors = item_errors
 
     def as_errors(self) -> dict[str, Any]:
-        return {self.field: {str(i): errors for i, errors in sorted(self.item_errors.items())}}
+        field = str(self.field)  # always given: `field` is a required argument here
+        return {field: {str(i): errors for i, errors in sorted(self.item_errors.items())}}
 
 
 def lock_groups(

@@ -83,7 +83,8 @@ class ApprovalConfigSerializer(StrictSerializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["rule"].choices = [rule.key for rule in rules.all_rules()]
+        choice: Any = fields["rule"]
+        choice.choices = [rule.key for rule in rules.all_rules()]
         for rule in rules.all_rules():
             field = rule.param_field()
             if rule.param and field is not None:

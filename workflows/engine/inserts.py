@@ -9,7 +9,14 @@ from typing import Any
 
 from django.db import connection, models
 
-from workflows.engine.rows import concrete_fields, insert, insert_sql, insert_statement, save
+from workflows.engine.rows import (
+    concrete_fields,
+    insert,
+    insert_sql,
+    insert_statement,
+    model_field,
+    save,
+)
 from workflows.engine.rules import REQUIRED_SQL, Need
 from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, qn, to_json
 from workflows.engine.store import (
@@ -53,8 +60,8 @@ _STEP_FIELDS = (
 
 @cached
 def _insert_runs_sql(subject: type[models.Model] | None) -> str:
-    run_fields = [WorkflowRun._meta.get_field(n) for n in _RUN_FIELDS]
-    step_fields = [StepRun._meta.get_field(n) for n in _STEP_FIELDS]
+    run_fields = [model_field(WorkflowRun, n) for n in _RUN_FIELDS]
+    step_fields = [model_field(StepRun, n) for n in _STEP_FIELDS]
 
     def record(fields: list, extra: str = "") -> str:
         return extra + ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
@@ -111,7 +118,7 @@ def insert_runs(
         for run, steps in zip(runs, step_runs, strict=True)
         for step in steps
     ]
-    params: list[Any] = []
+    params: Sequence[Any] = ()
     if new_subject is not None:
         params = insert_statement(new_subject)[1]
     sql = _insert_runs_sql(type(new_subject) if new_subject is not None else None)
@@ -175,6 +182,7 @@ def _open_task_sql(step_sql: str | None, eligible_sql: str | None) -> tuple[str,
         )
         return sql, targets
     required = REQUIRED_SQL.format(count="(SELECT count(*) FROM e)")  # the rule's `Need`
+    assert eligible_sql is not None
     sql = (
         f"WITH {step}e AS ({_chosen(eligible_sql)}), "
         f"t AS (INSERT INTO {table} ({names}) "
@@ -240,7 +248,7 @@ def open_task(
             batch([*pending, *([step_statement] if step_statement else [])])
         insert(task)
         eligible_count = 0
-        if eligible is not None:
+        if eligible_sql is not None:
             _, eligible_count = execute(
                 f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, "
                 f"comment, data) SELECT %s, %s, uid, '', '{{}}' FROM ({_chosen(eligible_sql)}) "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
@@ -29,6 +29,11 @@ from workflows.engine.sql import Statement, cached, execute, qn, to_json, vendor
 @cache
 def concrete_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     return tuple(model._meta.concrete_fields)
+
+
+def model_field(model: type[models.Model], name: str) -> models.Field:
+    """A concrete field by name (the statements here write columns, never relations)."""
+    return cast(models.Field, model._meta.get_field(name))
 
 
 @cached
@@ -87,7 +92,7 @@ def instance(model: type[models.Model], values: Sequence[Any], db: Any = None) -
 
 
 @cache
-def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, models.Field, Any], ...]:
+def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, Any, Any], ...]:
     # (name, attname, the related field's attname for a foreign key else None, field, what
     # gives its default: Field.get_default without its frame, but for a foreign key's)
     return tuple(
@@ -98,7 +103,7 @@ def _init_fields(model: type[models.Model]) -> tuple[tuple[str, str, Any, models
             f,
             f.get_default if f.many_to_one else f._get_default,
         )
-        for f in concrete_fields(model)
+        for f in cast(tuple[Any, ...], concrete_fields(model))  # FK internals: untyped
     )
 
 
@@ -143,9 +148,9 @@ def width(model: type[models.Model]) -> int:
 def _update_sql(
     model: type[models.Model], fields: tuple[str, ...], guards: tuple[str, ...]
 ) -> tuple[str, Preparers]:
-    targets = tuple(model._meta.get_field(name) for name in fields)
+    targets = tuple(model_field(model, name) for name in fields)
     sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
-    where = "".join(f" AND {qn(model._meta.get_field(g).column)} = %s" for g in guards)
+    where = "".join(f" AND {qn(model_field(model, g).column)} = %s" for g in guards)
     table = qn(model._meta.db_table)
     sql = f"UPDATE {table} SET {sets} WHERE tenant_id = %s AND id = %s{where}"
     return sql, _preparers(targets)
@@ -223,7 +228,7 @@ def as_stored(model: type[models.Model], field: str, value: Any) -> Any:
 
 @cached
 def _field_preparers(model: type[models.Model], field: str) -> Preparers:
-    return _preparers([model._meta.get_field(field)])
+    return _preparers([model_field(model, field)])
 
 
 def update_row(

@@ -47,6 +47,11 @@ from workflows.models import (
 )
 
 logger = logging.getLogger("workflows.engine")
+# A finished step's status -> its run's final status (when it was the last step, or failed).
+_RUN_FINAL: dict[str, str] = {
+    StepRunStatus.COMPLETED: RunStatus.COMPLETED,
+    StepRunStatus.REJECTED: RunStatus.REJECTED,
+}
 
 
 # --- creating runs -------------------------------------------------------------------------
@@ -230,10 +235,7 @@ def step_finished(
             log.write(step_run, fields)
         activate_step(next_step, run, actor=actor, log=log)
         return
-    final = {
-        StepRunStatus.COMPLETED: RunStatus.COMPLETED,
-        StepRunStatus.REJECTED: RunStatus.REJECTED,
-    }.get(status, RunStatus.FAILED)
+    final = _RUN_FINAL.get(status, RunStatus.FAILED)
     log.write(step_run, fields)
     _finish_run(run, final, actor=actor, log=log, ahead=ahead)
 
@@ -262,6 +264,7 @@ def subject_finished(
     subject = get_subject(run.subject_type)
     if subject is None or subject.on_run_finished is None:
         return
+    assert run.finished_at is not None
     outcome = subject.on_run_finished(run, log.actor_id, run.finished_at)
     if outcome is not None:
         apply_outcome(

@@ -72,7 +72,9 @@ def _postgres_cursor(db: Any, sql: str) -> Any:
     each parameter, load each column) while it runs the same query again, and builds them
     anew for a different one. Not kept while queries are logged (the debug wrapper is chosen
     per cursor)."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
 
     db.validate_thread_sharing()
     raw = db.connection
@@ -81,7 +83,7 @@ def _postgres_cursor(db: Any, sql: str) -> Any:
         raw = db.connection
     if db.queries_logged:
         return db._prepare_cursor(_fast_timestamps(ServerBindingCursor(raw)))
-    kept = getattr(db, "_engine_cursors", None)
+    kept: tuple[Any, dict[str, Any]] | None = getattr(db, "_engine_cursors", None)
     if kept is None or kept[0] is not raw or len(kept[1]) >= _KEPT_CURSORS:
         kept = db._engine_cursors = (raw, {})
     cursor = kept[1].get(sql)
@@ -98,7 +100,7 @@ def _fast_timestamps(cursor: Any) -> Any:
     import datetime
 
     import psycopg
-    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID  # type: ignore[attr-defined]
     from psycopg.pq import Format
 
     django_loader = cursor.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)

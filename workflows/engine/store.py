@@ -59,7 +59,8 @@ def steps_of(tenant_id: int, workflow_ids: Sequence[int]) -> list[tuple]:
 
 def step_snapshot(workflow_id: int, order: int, name: str, action: str, config: Any) -> tuple:
     """A step as `steps_of` gives it, from its columns as selected (config still JSON text)."""
-    parsed = Step._meta.get_field("config").from_db_value(config, None, connection)
+    field: Any = Step._meta.get_field("config")  # its stubs want an expression, not None
+    parsed = field.from_db_value(config, None, connection)
     return workflow_id, order, name, action, parsed
 
 
@@ -104,6 +105,7 @@ def lock_task(
     that waited behind the same voter's first one sees that vote); ballots change only under
     these locks. The next step run and the next run of the chain with its first step run are
     read too, so that a decision needs no further read."""
+    params: list[Any]
     if task_id is not None:
         params = [task_id]
     else:

@@ -94,7 +94,7 @@ class _PinnedBackend(httpcore.SyncBackend):
     def __init__(self, addresses: Iterable[str]) -> None:
         self.addresses = tuple(addresses)
 
-    def connect_tcp(
+    def connect_tcp(  # type: ignore[override]  # the base's keywords come in **kwargs
         self, host: str, port: int, timeout: float | None = None, **kwargs: Any
     ) -> httpcore.NetworkStream:
         error: Exception | None = None

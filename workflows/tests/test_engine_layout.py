@@ -41,3 +41,15 @@ def test_the_public_api_names_what_the_apps_use():
         assert getattr(engine, name) is not None, name
     for name in ("start_runs", "decide", "lock_task", "cancel_runs", "retry_run", "UnitOfWork"):
         assert name in engine.__all__
+
+
+MAX_LINES = 400
+
+
+def test_no_module_of_the_engine_is_over_400_lines():
+    long = {
+        path.name: lines
+        for path in sorted((ROOT / "workflows" / "engine").glob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
