@@ -76,7 +76,17 @@ class StepInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     order = IntegerField(min_value=0, max_value=1_000_000)
     action = serializers.CharField(max_length=64)
-    config = StorableJSONField(required=False)
+    config = StorableJSONField(
+        required=False,
+        help_text=(
+            "The action's settings, validated per action; `GET /api/actions/` lists each "
+            "action's keys and defaults. `approval`: `approvers` (one of `default`, "
+            "`security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: "
+            "N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), "
+            '`reject_rule` (`"first"` or N rejections; by default the first for any/all, '
+            "otherwise once approval is out of reach), `allow_self_approval`, `due_in_hours`."
+        ),
+    )
 
     def validate_action(self, value: str) -> str:
         if registry.get(value) is None:

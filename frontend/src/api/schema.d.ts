@@ -1301,6 +1301,7 @@ export interface components {
             name?: string;
             order?: number;
             action?: string;
+            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `due_in_hours`. */
             config?: unknown;
         };
         PatchedTenantInputRequest: {
@@ -1528,6 +1529,7 @@ export interface components {
             name: string;
             order: number;
             action: string;
+            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `due_in_hours`. */
             config?: unknown;
         };
         Task: {
