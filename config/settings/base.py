@@ -259,6 +259,8 @@ WORKFLOWS_RETRY_MAX_DELAY = float(os.environ.get("WORKFLOWS_RETRY_MAX_DELAY", "3
 WORKFLOWS_STEP_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_STEP_LEASE_SECONDS", "60"))
 # The relay's sweep re-enqueues a running step with no event or live attempt for this long.
 WORKFLOWS_SWEEP_AFTER_SECONDS = float(os.environ.get("WORKFLOWS_SWEEP_AFTER_SECONDS", "60"))
+# Jobs (workflows.engine.jobs): a claimed job not finished within this lease is taken again.
+WORKFLOWS_JOB_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_JOB_LEASE_SECONDS", "300"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
