@@ -14,6 +14,9 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from workflows.engine.retry import DEFAULT as DEFAULT_RETRY
+from workflows.engine.retry import RetryPolicy
+
 
 class ActionKind(models.TextChoices):
     HUMAN = "human", "Human"
@@ -51,6 +54,8 @@ class ActionSpec:
     handler: Callable[..., dict[str, Any]] | None = None
     # Which human outcomes this action offers: approve/reject, or complete with a form.
     decisions: tuple[str, ...] = field(default=("complete",))
+    # Automated actions: back-off and attempts (a step's `max_attempts` config overrides them).
+    retry: RetryPolicy = DEFAULT_RETRY
 
     @property
     def is_human(self) -> bool:
