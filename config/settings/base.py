@@ -96,6 +96,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare) if _prepare else None
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`: the server and the job poller (run_jobs) write one file. A transaction takes
+    # the write lock when it begins (never "database is locked" when a reader starts writing)
+    # and waits for it while the other process holds it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 # PostgreSQL roles (core.db_roles, core.rls): every connection switches to DB_APP_ROLE on
 # connect; cross-tenant platform code switches to DB_PLATFORM_ROLE per transaction. A superuser
 # or BYPASSRLS login is refused unless DB_ALLOW_SUPERUSER says so.
