@@ -68,6 +68,7 @@ format: install
 
 bench: install
 	bash scripts/with_postgres.sh $(PY) bench/approval_chain.py $(ARGS)
+	bash scripts/with_postgres.sh $(PY) bench/timers.py $(TIMER_ARGS)
 
 bench-instructions: install
 	bash scripts/with_postgres.sh $(PY) bench/instructions.py $(ARGS)
