@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ class StatementCounter:
         self.count = 0
         self.lock = threading.Lock()
 
-    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):
             with self.lock:
                 self.count += 1
@@ -123,7 +124,7 @@ def drain(worker: str, limit: int) -> int:
         total += ran
 
 
-def one_poller(n: int, limit: int) -> dict[str, float]:
+def one_poller(n: int, limit: int) -> dict[str, Any]:
     from django.db import connection
 
     counter = StatementCounter()
@@ -140,7 +141,7 @@ def one_poller(n: int, limit: int) -> dict[str, float]:
     }
 
 
-def two_pollers(n: int, limit: int) -> dict[str, float]:
+def two_pollers(n: int, limit: int) -> dict[str, Any]:
     from django.db import connections
 
     from workflows.models import Job, JobStatus
@@ -183,7 +184,7 @@ FIRED: Counter[int] = Counter()
 _FIRED_LOCK = threading.Lock()
 
 
-def fire(job) -> None:  # noqa: ANN001
+def fire(job: Any) -> None:
     """A timer-like job that does nothing but be counted."""
     with _FIRED_LOCK:
         FIRED[job.pk] += 1

@@ -246,10 +246,13 @@ def call(claimed: Claim) -> CallResult | None:
             step_run = (
                 StepRun.objects.unscoped().select_related("run").filter(pk=claimed.step_run_id)
             ).first()
-            if not _same_attempt(step_run, claimed):
+            if step_run is None or not _same_attempt(step_run, claimed):
                 return None
+            spec = registry.get(step_run.action)
             try:
-                value = registry.get(step_run.action).handler(step_run=step_run)
+                if spec is None or spec.handler is None:
+                    raise ActionError(f"Action '{step_run.action}' has no handler.")
+                value = spec.handler(step_run=step_run)
             except ActionError as exc:
                 result = CallResult("failed", error=_error_text(exc))
             except Exception as exc:  # noqa: BLE001  (any other failure may pass: retry)
@@ -270,7 +273,7 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
     with transaction.atomic(durable=True):
         set_db_context(tenant_id=claimed.tenant_id)
         step_run = _locked(claimed.step_run_id)
-        if not _same_attempt(step_run, claimed):
+        if step_run is None or not _same_attempt(step_run, claimed):
             logger.warning(
                 "step run %s: the result of attempt %s is dropped (the step moved on)",
                 claimed.step_run_id,
@@ -314,10 +317,9 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
         return Outcome(StepRunStatus.RUNNING, retry_in=delay)
 
 
-def _same_attempt(step_run: StepRun | None, claimed: Claim) -> bool:
+def _same_attempt(step_run: StepRun, claimed: Claim) -> bool:
     return (
-        step_run is not None
-        and step_run.status == StepRunStatus.RUNNING
+        step_run.status == StepRunStatus.RUNNING
         and step_run.attempts == claimed.attempt
         and step_run.claimed_until is not None
     )

@@ -35,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from core.tenancy import set_db_context
@@ -132,7 +132,8 @@ def cancel(*, tenant_id: int, key: str | None = None, key_prefix: str | None = N
     if (key is None) == (key_prefix is None) or not (key or key_prefix):
         raise ValueError("cancel needs a non-empty key or key_prefix (one of them)")
     jobs = Job.objects.filter(tenant_id=tenant_id, status__in=LIVE_STATUSES, key__gt="")
-    jobs = jobs.filter(key=key) if key is not None else jobs.filter(key__startswith=key_prefix)
+    match = Q(key=key) if key is not None else Q(key__startswith=str(key_prefix))
+    jobs = jobs.filter(match)
     return jobs.update(status=JobStatus.CANCELLED, finished_at=timezone.now(), locked_until=None)
 
 
@@ -368,5 +369,7 @@ def _drop_connection() -> None:
         logger.debug("closing a broken database connection failed", exc_info=True)
 
 
-def _prep(field: str, value: Any) -> Any:
-    return Job._meta.get_field(field).get_db_prep_save(value, connection)
+def _prep(name: str, value: Any) -> Any:
+    field = Job._meta.get_field(name)
+    assert isinstance(field, Field)  # noqa: S101  (a concrete column, never a relation)
+    return field.get_db_prep_save(value, connection)
