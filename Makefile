@@ -43,6 +43,9 @@ run: install console
 	$(RUN_ENV) $(PY) manage.py seed_demo
 	$(RUN_ENV) $(PY) manage.py relay_outbox --once  # what a stopped run left undone
 	@echo "Console: http://$(RUN_ADDR)/ (sign in with a demo login above)"
+# The job poller (retries, timers) beside the server, stopped with it: a poller crosses
+# tenants, which the web process never does.
+	$(RUN_ENV) $(PY) manage.py run_jobs & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
 
 test: install console
@@ -66,6 +69,7 @@ format: install
 
 bench: install
 	bash scripts/with_postgres.sh $(PY) bench/approval_chain.py $(ARGS)
+	bash scripts/with_postgres.sh $(PY) bench/timers.py $(TIMER_ARGS)
 
 bench-instructions: install
 	bash scripts/with_postgres.sh $(PY) bench/instructions.py $(ARGS)

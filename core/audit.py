@@ -18,6 +18,7 @@ AUDIT_TABLE = "core_auditevent"
 NOT_AUDITED = {
     AUDIT_TABLE,
     "core_idempotencyrecord",
+    "workflows_job",
     "workflows_outboxevent",
     "workflows_statetransition",
 }

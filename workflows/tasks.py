@@ -14,7 +14,7 @@ from typing import Any
 from celery import shared_task
 from django.db import connection
 
-from workflows.engine import automation
+from workflows.engine import automation, jobs
 
 logger = logging.getLogger("workflows.tasks")
 
@@ -73,6 +73,13 @@ def execute_step_run(
                 "result": automation.result_to_json(called) if called else None,
             },
         ) from exc
+
+
+@shared_task(name="workflows.run_due_jobs", ignore_result=True)
+def run_due_jobs(limit: int = 100) -> int:
+    """One poll of the due jobs, for a deployment that schedules it with Celery beat instead
+    of (or beside) the relay's loop, which polls them too. Pollers never run a job twice."""
+    return jobs.run_due(limit=limit, worker="celery")
 
 
 def _drop_connection() -> None:

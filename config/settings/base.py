@@ -96,6 +96,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare) if _prepare else None
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`: the server and the job poller (run_jobs) write one file. A transaction takes
+    # the write lock when it begins (never "database is locked" when a reader starts writing)
+    # and waits for it while the other process holds it.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 # PostgreSQL roles (core.db_roles, core.rls): every connection switches to DB_APP_ROLE on
 # connect; cross-tenant platform code switches to DB_PLATFORM_ROLE per transaction. A superuser
 # or BYPASSRLS login is refused unless DB_ALLOW_SUPERUSER says so.
@@ -259,6 +266,8 @@ WORKFLOWS_RETRY_MAX_DELAY = float(os.environ.get("WORKFLOWS_RETRY_MAX_DELAY", "3
 WORKFLOWS_STEP_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_STEP_LEASE_SECONDS", "60"))
 # The relay's sweep re-enqueues a running step with no event or live attempt for this long.
 WORKFLOWS_SWEEP_AFTER_SECONDS = float(os.environ.get("WORKFLOWS_SWEEP_AFTER_SECONDS", "60"))
+# Jobs (workflows.engine.jobs): a claimed job not finished within this lease is taken again.
+WORKFLOWS_JOB_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_JOB_LEASE_SECONDS", "300"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -12,16 +12,19 @@ An execution has three steps, none of which holds a row lock while the outside w
    duplicate message does nothing.
 2. `call`: run the action's handler (no lock; a read-only transaction for its reads).
 3. `record`: lock again; if it is still the same attempt and still running, advance the
-   run, fail it, or schedule a retry (a new, delayed outbox event) and release the lease.
+   run, fail it, or schedule a retry and release the lease.
 
-A failure that may pass (network, 5xx) is retried with exponential back-off; a step that keeps
-failing, or fails for good, fails its run with the error kept (no traceback).
+A failure that may pass (network, 5xx) is retried as the action's RetryPolicy says
+(`ActionSpec.retry`; a step's `max_attempts` overrides its attempts); a step that keeps
+failing, or fails for good, fails its run with the error kept (no traceback). A retry is a
+job (`workflows.engine.jobs`, kind `workflows.step_retry`) due after the back-off: when a
+poller runs it, it writes the step's next event, published or (no broker) run after commit.
+Nothing here ever waits for a retry: not a request, not a worker.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,14 +34,17 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from core.tenancy import set_db_context
+from workflows.engine import jobs
 from workflows.engine.registry import registry
+from workflows.engine.retry import DEFAULT as DEFAULT_RETRY
+from workflows.engine.retry import RetryPolicy
 from workflows.engine.transitions import TransitionLog
-from workflows.models import OutboxEvent, StepRun, StepRunStatus
+from workflows.models import Job, OutboxEvent, StepRun, StepRunStatus
 
 logger = logging.getLogger("workflows.engine")
 
 TOPIC_EXECUTE = "step_run.execute"
-DEFAULT_MAX_ATTEMPTS = 3
+RETRY_KIND = "workflows.step_retry"
 # A lost or restarted database: worth retrying once it is back.
 DB_ERRORS = (OperationalError, InterfaceError)
 
@@ -77,9 +83,16 @@ def broker_configured() -> bool:
     return bool(settings.CELERY_BROKER_URL)
 
 
-def backoff(attempts: int) -> float:
-    base = float(settings.WORKFLOWS_RETRY_BASE_SECONDS)
-    return min(base * (2 ** max(attempts - 1, 0)), float(settings.WORKFLOWS_RETRY_MAX_DELAY))
+def retry_policy(step_run: StepRun) -> RetryPolicy:
+    """The action's policy, with the step's own `max_attempts` if its config sets one."""
+    spec = registry.get(step_run.action)
+    policy = spec.retry if spec is not None else DEFAULT_RETRY
+    configured = (step_run.config or {}).get("max_attempts")
+    return policy.with_attempts(int(configured) if configured is not None else None)
+
+
+def retry_key(step_run_id: int) -> str:
+    return f"step_run:{step_run_id}:retry"
 
 
 def lease_seconds(step_run: StepRun) -> float:
@@ -102,14 +115,41 @@ def write_event(step_run: StepRun, *, delay_s: float = 0.0) -> OutboxEvent:
     )
 
 
-def dispatch(step_run: StepRun, *, delay_s: float = 0.0) -> OutboxEvent:
-    """Inside the transaction that made the step `running`: record that it must execute.
-
-    With a delay (a retry) the event waits for the relay, or for the in-process loop."""
-    event = write_event(step_run, delay_s=delay_s)
-    if delay_s <= 0:
-        transaction.on_commit(lambda: deliver_now(event.pk, step_run.tenant_id))
+def dispatch(step_run: StepRun) -> OutboxEvent:
+    """Inside the transaction that made the step `running` (or that runs its retry job):
+    record that it must execute; after commit it is published, or run here (no broker)."""
+    event = write_event(step_run)
+    transaction.on_commit(lambda: deliver_now(event.pk, step_run.tenant_id))
     return event
+
+
+def schedule_retry(step_run: StepRun, delay_s: float) -> Job:
+    """A job that dispatches the step's next attempt once `delay_s` has passed."""
+    return jobs.schedule(
+        tenant_id=step_run.tenant_id,
+        kind=RETRY_KIND,
+        payload={"step_run_id": step_run.pk, "attempts": step_run.attempts},
+        due_at=timezone.now() + timedelta(seconds=delay_s),
+        key=retry_key(step_run.pk),
+    )
+
+
+def _run_retry(job: Job) -> None:
+    """The retry job, as its tenant: dispatch the next attempt, unless the step moved on
+    (completed, cancelled, retried by an admin) or an attempt is in flight."""
+    step_run = StepRun.objects.filter(pk=job.payload["step_run_id"]).first()
+    if (
+        step_run is None
+        or step_run.status != StepRunStatus.RUNNING
+        or step_run.attempts != job.payload.get("attempts")
+        or step_run.claimed_until is not None
+    ):
+        logger.info("step run %s moved on: its retry job %s does nothing", job.payload, job.pk)
+        return
+    dispatch(step_run)
+
+
+jobs.register_job(RETRY_KIND, _run_retry)
 
 
 def deliver_now(event_id: int, tenant_id: int) -> None:
@@ -154,10 +194,6 @@ def _locked(step_run_id: int) -> StepRun | None:
     )
 
 
-def _max_attempts(step_run: StepRun) -> int:
-    return int((step_run.config or {}).get("max_attempts", DEFAULT_MAX_ATTEMPTS))
-
-
 def claim(
     step_run_id: int, expected_attempts: int | None = None, *, tenant_id: int | None = None
 ) -> Claim | Outcome:
@@ -191,7 +227,7 @@ def claim(
             step_run.attempts += 1
             _finish(step_run, log, f"Action '{step_run.action}' has no handler.")
             return Outcome(StepRunStatus.FAILED)
-        if lost and step_run.attempts >= _max_attempts(step_run):
+        if lost and not retry_policy(step_run).should_retry(step_run.attempts):
             error = step_run.last_error or "its worker was lost"
             _finish(step_run, log, f"Gave up after {step_run.attempts} attempts: {error}")
             return Outcome(StepRunStatus.FAILED)
@@ -210,14 +246,18 @@ def call(claimed: Claim) -> CallResult | None:
             step_run = (
                 StepRun.objects.unscoped().select_related("run").filter(pk=claimed.step_run_id)
             ).first()
-            if not _same_attempt(step_run, claimed):
+            if step_run is None or not _same_attempt(step_run, claimed):
                 return None
+            spec = registry.get(step_run.action)
             try:
-                value = registry.get(step_run.action).handler(step_run=step_run)
+                if spec is None or spec.handler is None:
+                    raise ActionError(f"Action '{step_run.action}' has no handler.")
+                value = spec.handler(step_run=step_run)
             except ActionError as exc:
                 result = CallResult("failed", error=_error_text(exc))
             except Exception as exc:  # noqa: BLE001  (any other failure may pass: retry)
-                result = CallResult("retryable", error=_error_text(exc))
+                final = isinstance(exc, retry_policy(step_run).non_retryable)
+                result = CallResult("failed" if final else "retryable", error=_error_text(exc))
             else:
                 result = CallResult("ok", result=value or {})
     except DB_ERRORS:
@@ -233,7 +273,7 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
     with transaction.atomic(durable=True):
         set_db_context(tenant_id=claimed.tenant_id)
         step_run = _locked(claimed.step_run_id)
-        if not _same_attempt(step_run, claimed):
+        if step_run is None or not _same_attempt(step_run, claimed):
             logger.warning(
                 "step run %s: the result of attempt %s is dropped (the step moved on)",
                 claimed.step_run_id,
@@ -257,13 +297,14 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
         if result.kind == "failed":
             _finish(step_run, log, result.error)
             return Outcome(StepRunStatus.FAILED)
-        if step_run.attempts >= _max_attempts(step_run):
+        policy = retry_policy(step_run)
+        if not policy.should_retry(step_run.attempts):
             _finish(step_run, log, f"Gave up after {step_run.attempts} attempts: {result.error}")
             return Outcome(StepRunStatus.FAILED)
-        delay = backoff(step_run.attempts)
+        delay = policy.delay(step_run.attempts)
         step_run.last_error, step_run.claimed_until = result.error, None
         step_run.save(update_fields=["last_error", "claimed_until"])
-        dispatch(step_run, delay_s=delay)  # a delayed event: the relay publishes it when due
+        schedule_retry(step_run, delay)  # a job: whichever process polls runs it when due
         logger.info(
             "step run %s (%s) attempt %s failed, retry in %.1fs: %s",
             step_run.pk,
@@ -276,10 +317,9 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
         return Outcome(StepRunStatus.RUNNING, retry_in=delay)
 
 
-def _same_attempt(step_run: StepRun | None, claimed: Claim) -> bool:
+def _same_attempt(step_run: StepRun, claimed: Claim) -> bool:
     return (
-        step_run is not None
-        and step_run.status == StepRunStatus.RUNNING
+        step_run.status == StepRunStatus.RUNNING
         and step_run.attempts == claimed.attempt
         and step_run.claimed_until is not None
     )
@@ -293,8 +333,10 @@ def _finish(step_run: StepRun, log: TransitionLog, error: str) -> None:
 
 
 def _release(step_run: StepRun, log: TransitionLog) -> None:
-    log.sync()  # the runner's writes first: this one goes through the ORM
-    StepRun.objects.filter(pk=step_run.pk).update(attempts=step_run.attempts, claimed_until=None)
+    with log.orm():  # the runner's writes first: this one goes through the ORM
+        StepRun.objects.filter(pk=step_run.pk).update(
+            attempts=step_run.attempts, claimed_until=None
+        )
     log.flush()
 
 
@@ -318,11 +360,6 @@ def result_to_json(result: CallResult) -> dict[str, Any]:
 def _error_text(exc: BaseException) -> str:
     message = str(exc).strip() or type(exc).__name__
     return message[:2000]
-
-
-def sleep(seconds: float) -> None:
-    if seconds > 0:
-        time.sleep(seconds)
 
 
 def handler_context(step_run: StepRun) -> dict[str, Any]:

@@ -5,8 +5,9 @@ holds it locked (SKIP LOCKED, so several relays share the work). A broker outage
 events waiting; the next relay pass delivers them. The publish right after a request's commit
 tries the broker once, briefly, and leaves the event to the relay when it is down.
 
-The relay also sweeps: a step run `running` with no event waiting, none dispatched lately and
-no attempt in flight (or one whose lease ran out: its worker was lost) gets a new event. A
+The relay also sweeps: a step run `running` with no event or retry job waiting, none
+dispatched lately and no attempt in flight (or one whose lease ran out: its worker was lost)
+gets a new event; and each pass it polls the due jobs (`jobs.run_due`: retries, timers). A
 lost database connection makes the relay reconnect with capped exponential back-off.
 """
 
@@ -24,7 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.tenancy import set_db_context
-from workflows.engine import automation
+from workflows.engine import automation, jobs
 from workflows.models import OutboxEvent, StepRun, StepRunStatus
 
 logger = logging.getLogger("workflows.outbox")
@@ -159,6 +160,7 @@ def sweep(*, limit: int = 100) -> int:
         rest = [i for i in ids if i not in busy]
         if rest:
             busy |= _with_events(rest, dispatched_at__gte=quiet_since)
+        busy |= _with_retry_jobs([s for s in candidates if s.pk not in busy])
         for step_run in candidates:
             if step_run.pk in busy:
                 continue
@@ -184,6 +186,12 @@ def _with_events(step_run_ids: list[int], **event_filter: Any) -> set[int]:
     )
 
 
+def _with_retry_jobs(step_runs: list[StepRun]) -> set[int]:
+    """Which of these step runs wait for a retry job (their back-off is not over)."""
+    keys = {(s.tenant_id, automation.retry_key(s.pk)): s.pk for s in step_runs}
+    return {keys[pair] for pair in jobs.live_keys(list(keys))}
+
+
 def run_relay(
     *,
     interval: float = 1.0,
@@ -191,8 +199,8 @@ def run_relay(
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] | None = None,
 ) -> None:
-    """The relay loop: sweep at start and every `sweep_every` seconds, relay, and on a lost
-    database reconnect with capped exponential back-off (each retry logged)."""
+    """The relay loop: sweep at start and every `sweep_every` seconds, relay, run the due jobs,
+    and on a lost database reconnect with capped exponential back-off (each retry logged)."""
     sleep = sleep or _sleep
     failures = 0
     next_sweep = 0.0
@@ -202,6 +210,7 @@ def run_relay(
                 sweep()
                 next_sweep = time.monotonic() + sweep_every
             count = relay()
+            count += jobs.run_due(worker="relay")
         except Exception as exc:  # noqa: BLE001  (the relay must outlive any one pass)
             failures += 1
             delay = min(DB_RETRY_FIRST * 2 ** (failures - 1), DB_RETRY_MAX)
@@ -236,31 +245,23 @@ def _drop_connection() -> None:
 
 
 def execute_in_process(event_id: int, tenant_id: int) -> None:
-    """No broker (the embedded default): run the step here, retries included, in order, as
-    the event's tenant (this is the web process)."""
-    step_run_id: int | None = None
-    while True:
-        with transaction.atomic():
-            set_db_context(tenant_id=tenant_id)
-            event = (
-                OutboxEvent.objects.unscoped()
-                .select_for_update(skip_locked=True)
-                .filter(pk=event_id, dispatched_at__isnull=True)
-                .first()
-            )
-            if event is None:
-                return
-            OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
-            step_run_id = event.payload["step_run_id"]
-            expected = event.payload.get("attempts")
-        automation.sleep((event.available_at - timezone.now()).total_seconds())
-        automation.execute_step(step_run_id, expected_attempts=expected, tenant_id=tenant_id)
-        with transaction.atomic():
-            set_db_context(tenant_id=tenant_id)
-            retry = _next_retry(step_run_id)
-        if retry is None:
+    """No broker (the embedded default): run the event's step attempt here, now, as the
+    event's tenant (this may be the web process, after a request's commit). A failed attempt's
+    retry is a job, run by a poller when due: nothing here waits for it."""
+    with transaction.atomic():
+        set_db_context(tenant_id=tenant_id)
+        event = (
+            OutboxEvent.objects.unscoped()
+            .select_for_update(skip_locked=True)
+            .filter(pk=event_id, dispatched_at__isnull=True, available_at__lte=timezone.now())
+            .first()
+        )
+        if event is None:
             return
-        event_id = retry
+        OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=timezone.now())
+        step_run_id = event.payload["step_run_id"]
+        expected = event.payload.get("attempts")
+    automation.execute_step(step_run_id, expected_attempts=expected, tenant_id=tenant_id)
 
 
 def run_left_over(*, limit: int = 1000) -> tuple[int, int]:
@@ -279,17 +280,3 @@ def run_left_over(*, limit: int = 1000) -> tuple[int, int]:
     for event_id, tenant_id in due:
         execute_in_process(event_id, tenant_id)
     return swept, len(due)
-
-
-def _next_retry(step_run_id: int) -> int | None:
-    return (
-        OutboxEvent.objects.unscoped()
-        .filter(
-            topic=automation.TOPIC_EXECUTE,
-            dispatched_at__isnull=True,
-            payload__step_run_id=step_run_id,
-        )
-        .order_by("id")
-        .values_list("pk", flat=True)
-        .first()
-    )

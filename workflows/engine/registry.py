@@ -15,6 +15,9 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from workflows.engine.retry import DEFAULT as DEFAULT_RETRY
+from workflows.engine.retry import RetryPolicy
+
 
 class ActionKind(models.TextChoices):
     HUMAN = "human", "Human"
@@ -52,6 +55,8 @@ class ActionSpec:
     handler: Callable[..., dict[str, Any]] | None = None
     # Which human outcomes this action offers: approve/reject, or complete with a form.
     decisions: tuple[str, ...] = field(default=("complete",))
+    # Automated actions: back-off and attempts (a step's `max_attempts` config overrides them).
+    retry: RetryPolicy = DEFAULT_RETRY
     # Its step kind (see `kinds`): "vote", "form", "automated" or a project's own; by
     # default "automated" for an automated action, else "form".
     step_kind: str = ""

@@ -14,8 +14,8 @@ from kombu import Connection as KombuConnection
 
 from accounts.models import Role
 from tests.factories import CaseFactory, StepFactory, WorkflowFactory
-from workflows.engine import automation, outbox, runner
-from workflows.models import OutboxEvent, RunStatus, StepRun, StepRunStatus
+from workflows.engine import automation, jobs, outbox, runner
+from workflows.models import Job, OutboxEvent, RunStatus, StepRun, StepRunStatus
 from workflows.tasks import execute_step_run
 from workflows.tests.engine_helpers import start
 from workflows.tests.test_automation import automated_workflow
@@ -98,12 +98,14 @@ def test_a_late_duplicate_of_an_attempt_already_made_does_nothing(
         OutboxEvent.objects.update(dispatched_at=timezone.now())  # published, taken
         with django_capture_on_commit_callbacks(execute=False):
             assert automation.execute_step(step.pk, expected_attempts=0).status == "running"
-        # The message of attempt 1 comes again: attempt 1 was made; the retry event waits.
+        # The message of attempt 1 comes again: attempt 1 was made; the retry job waits.
         assert automation.execute_step(step.pk, expected_attempts=0).status == "stale"
         assert len(server.requests) == 1
-        (retry,) = pending_events(step)
+        assert pending_events(step) == []
+        (retry,) = Job.objects.filter(key=automation.retry_key(step.pk), status="scheduled")
         assert retry.payload["attempts"] == 1
-        outbox.execute_in_process(retry.pk, retry.tenant_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert jobs.run_due() == 1
     step.refresh_from_db()
     assert step.status == StepRunStatus.COMPLETED
     assert step.attempts == 2
