@@ -294,6 +294,7 @@ def _insert_task(
 
 def _cancel_task(task: HumanTask, *, log: TransitionLog) -> None:
     task.status = TaskStatus.CANCELLED
+    log.defer(store.close_ballots(task))
     log.execute(store.update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 
@@ -447,6 +448,8 @@ def _vote(
         outcome = None
     fields = _decided(task, outcome, actor=actor, now=now)
     log.defer(store.vote(task, actor.pk, (decision, comment, now)))
+    if outcome is not None:
+        log.defer(store.close_ballots(task, actor.pk))
     log.write(task, fields)
     return outcome
 

@@ -167,6 +167,13 @@ class HumanTask(TenantOwnedModel):
                 fields=["tenant", "subject_type", "subject_id", "status", "id"],
                 name="task_tenant_subj_idx",
             ),
+            # The inbox's pending form tasks (selectors.task_inbox): only those rows, so a
+            # decision on an approval task never writes it.
+            models.Index(
+                fields=["tenant", "-id"],
+                name="task_open_form_idx",
+                condition=Q(status="pending") & ~Q(open_to_roles=""),
+            ),
         ]
 
 
