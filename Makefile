@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench bench-instructions schema install console frontend-types e2e clean
+.PHONY: run test lint format bench bench-instructions bench-inbox schema install console frontend-types e2e clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench: install
 
 bench-instructions: install
 	bash scripts/with_postgres.sh $(PY) bench/instructions.py $(ARGS)
+
+# GET /api/tasks/ at 1,000 and 100,000 transfers in a tenant (bench/inbox.py).
+bench-inbox: install
+	bash scripts/with_postgres.sh $(PY) bench/inbox.py $(ARGS)
 
 schema: install
 	$(PY) manage.py spectacular --file var/openapi.yaml --validate

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 
 from core.errors import NotFound
 from tenants.models import Tenant
@@ -102,24 +103,79 @@ def runs_for_subject(
     )
 
 
-def _open_ballot(user: Any) -> Exists:
-    return Exists(
-        TaskBallot.objects.filter(
-            tenant_id=OuterRef("tenant_id"), task=OuterRef("pk"), user=user, decision__isnull=True
+_COUNT = "SELECT COUNT(*) FROM ({}) AS q"
+
+
+class TaskInbox:
+    """Pending tasks a user may act on, newest (highest id) first, as a paginator takes them:
+    `count()` and a slice, one query each, whatever the tenant's history.
+
+    Both start from open work only: the user's open ballots (ballot_open_idx: tenant, user,
+    task, where undecided) and the pending form tasks open to their role (task_open_form_idx).
+    A page reads the newest ids of each (an index walk that stops at the page's end), and
+    then those tasks; the count adds the two counts of index entries. Neither walks the
+    tenant's pending tasks, nor anything decided: a task that closes deletes its undecided
+    ballots (`store.close_ballots`), so an open ballot is an open task's."""
+
+    ordered = True  # for Django's paginator: a stable order
+
+    def __init__(self, tenant: Tenant, user: Any, filters: dict[str, Any]) -> None:
+        self.tenant_id = tenant.pk
+        self.user = user
+        # Task fields to match exactly (`action`, `subject_type`): empty values match all.
+        self.filters = {name: value for name, value in filters.items() if value}
+
+    def _ballots(self) -> QuerySet[TaskBallot]:
+        ballots = TaskBallot.objects.filter(
+            tenant_id=self.tenant_id, user=self.user, decision__isnull=True
         )
-    )
+        if self.filters:
+            ballots = ballots.filter(**{f"task__{k}": v for k, v in self.filters.items()})
+        return ballots
+
+    def _forms(self) -> QuerySet[HumanTask]:
+        return (
+            HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
+            .exclude(open_to_roles="")  # task_open_form_idx's condition: its rows only
+            .filter(open_to_roles__contains=f",{self.user.role},", **self.filters)
+        )
+
+    def count(self) -> int:
+        ballots, ballot_params = self._ballots().order_by().values("pk").query.sql_with_params()
+        forms, form_params = self._forms().order_by().values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            # Two ORM queries, compiled: one round trip for both counts.
+            sql = f"SELECT ({_COUNT.format(ballots)}) + ({_COUNT.format(forms)})"  # noqa: S608
+            cursor.execute(sql, [*ballot_params, *form_params])
+            return int(cursor.fetchone()[0])
+
+    def __getitem__(self, page: slice) -> list[HumanTask]:
+        start, stop = page.start or 0, page.stop
+        if stop is None or stop <= start:
+            return []
+        ballots = self._ballots().order_by("-task_id").values_list("task_id", flat=True)
+        forms = self._forms().order_by("-id").values_list("id", flat=True)
+        if connection.features.supports_slicing_ordering_in_compound:
+            # The newest `stop` of each, merged: two index walks of at most `stop` entries.
+            ids: Any = ballots[:stop].union(forms[:stop], all=True).order_by("-task_id")
+            open_work = Q(pk__in=ids[start:stop])
+        else:  # SQLite (the embedded default): no LIMIT inside a UNION
+            open_work = Q(pk__in=ballots) | Q(pk__in=forms)
+        tasks = (
+            HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
+            .filter(open_work)
+            .select_related("step_run", "run__workflow")
+            .order_by("-id")
+        )
+        if connection.features.supports_slicing_ordering_in_compound:
+            return list(tasks)
+        return list(tasks[start:stop])
 
 
-def task_inbox(*, tenant: Tenant, user: Any) -> QuerySet[HumanTask]:
+def task_inbox(*, tenant: Tenant, user: Any, filters: dict[str, Any] | None = None) -> TaskInbox:
     """Pending tasks this user may act on: a ballot of theirs is open, or the task is a form
-    task open to their role. Newest first; constant queries per page."""
-    return (
-        HumanTask.objects.for_tenant(tenant)
-        .filter(status=TaskStatus.PENDING)
-        .filter(Q(_open_ballot(user)) | Q(open_to_roles__contains=f",{user.role},"))
-        .select_related("step_run", "run__workflow")
-        .order_by("-created_at", "-id")
-    )
+    task open to their role (see TaskInbox). Newest first; constant queries per page."""
+    return TaskInbox(tenant, user, filters or {})
 
 
 def task_get(*, tenant: Tenant, task_id: int) -> HumanTask:

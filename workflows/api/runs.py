@@ -109,11 +109,10 @@ class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         filters = TaskInboxFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = selectors.task_inbox(tenant=self.tenant, user=request.user)
-        for param, value in filters.validated_data.items():
-            if value:
-                queryset = queryset.filter(**{param: value})
-        page = list(self.paginate_queryset(queryset))
+        inbox = selectors.task_inbox(
+            tenant=self.tenant, user=request.user, filters=filters.validated_data
+        )
+        page = list(self.paginate_queryset(inbox))
         context = _task_context(self.tenant.pk, page)
         return self.get_paginated_response(TaskSerializer(page, many=True, context=context).data)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from workflows.engine import inserts
+from workflows.engine import inserts, store
 from workflows.engine.rows import new, update
 from workflows.engine.rules import Need
 from workflows.engine.sql import Statement
@@ -72,6 +72,7 @@ def open_task(
 
 def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
     task.status = TaskStatus.CANCELLED
+    log.defer(store.close_ballots(task))
     log.execute(update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 

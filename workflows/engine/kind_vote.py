@@ -11,7 +11,7 @@ from workflows.engine.approvers import eligible_sql
 from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import ActionSpec
 from workflows.engine.runner import fail_step
-from workflows.engine.store import Ballot, Locked, vote
+from workflows.engine.store import Ballot, Locked, close_ballots, vote
 from workflows.engine.uow import UnitOfWork
 from workflows.models import BallotDecision, StepRun, WorkflowRun
 
@@ -77,6 +77,8 @@ class VoteKind(StepKind):
         )
         fields = human.decided(task, outcome, actor=actor, now=now)
         log.defer(vote(task, actor.pk, (decision, comment, now)))
+        if outcome is not None:  # who never voted keeps no row (the inbox reads open work)
+            log.defer(close_ballots(task, actor.pk))
         log.write(task, fields)
         return outcome
 

@@ -208,6 +208,26 @@ def vote(task: HumanTask, voter_id: int, ballot: tuple[str, str, Any]) -> Statem
 
 
 @cached
+def _close_ballots_sql(keep_voter: bool) -> str:
+    voter = " AND user_id <> %s" if keep_voter else ""
+    return (
+        f"DELETE FROM {qn(TaskBallot._meta.db_table)} WHERE tenant_id = %s AND task_id = %s "
+        f"AND decision IS NULL{voter}"
+    )
+
+
+def close_ballots(task: HumanTask, voter_id: int | None = None) -> Statement:
+    """The statement that deletes the open ballots of a task that closes: who never voted
+    keeps no row (the inbox then reads only open work; `eligible_count` keeps how many could
+    have decided, the audit trail who). `voter_id`: the ballot the same batch writes (see
+    `vote`), left alone, as `batch` wants."""
+    params = [task.tenant_id, task.pk]
+    if voter_id is not None:
+        params.append(voter_id)
+    return _close_ballots_sql(voter_id is not None), params
+
+
+@cached
 def _step_at_sql() -> str:
     return (
         f"SELECT {columns(StepRun, 's')} FROM {qn(StepRun._meta.db_table)} s "

@@ -136,7 +136,9 @@ class HumanTask(TenantOwnedModel):
     name = models.CharField(max_length=200)
     action = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
-    # Approval tasks: who may vote is materialised as ballots when the task opens.
+    # Approval tasks: who may vote is materialised as ballots when the task opens; when it
+    # closes, the ballots nobody decided are deleted (`store.close_ballots`), so that an open
+    # ballot is always an open task's (the inbox relies on it). eligible_count keeps how many.
     rule = models.CharField(max_length=16, blank=True, default="")
     required_approvals = models.PositiveIntegerField(default=1)
     approvals_count = models.PositiveIntegerField(default=0)
@@ -167,11 +169,19 @@ class HumanTask(TenantOwnedModel):
                 fields=["tenant", "subject_type", "subject_id", "status", "id"],
                 name="task_tenant_subj_idx",
             ),
+            # The inbox's pending form tasks (selectors.task_inbox): only those rows, so a
+            # decision on an approval task never writes it.
+            models.Index(
+                fields=["tenant", "-id"],
+                name="task_open_form_idx",
+                condition=Q(status="pending") & ~Q(open_to_roles=""),
+            ),
         ]
 
 
 class TaskBallot(TenantOwnedModel):
-    """One eligible person's say on a task. Written once: `decision` goes from null to a value."""
+    """One eligible person's say on a task. Written once: `decision` goes from null to a value;
+    a ballot still undecided when its task closes is deleted (the audit trail keeps it)."""
 
     # Indexed by ballot_unique_per_user (tenant, task, user).
     task = models.ForeignKey(
