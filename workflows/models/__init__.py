@@ -1,5 +1,6 @@
 """Workflow definitions and their executions (runs)."""
 
+from workflows.models.calendars import BusinessCalendar
 from workflows.models.definitions import Step, Workflow
 from workflows.models.runs import (
     BallotDecision,
@@ -16,6 +17,7 @@ from workflows.models.runs import (
 
 __all__ = [
     "BallotDecision",
+    "BusinessCalendar",
     "HumanTask",
     "OutboxEvent",
     "RunStatus",
