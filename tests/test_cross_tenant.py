@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -255,6 +256,18 @@ PROBES: dict[str, dict[str, Probe]] = {
         ),
     },
     "calendar-detail": {"b-calendar": Probe(lambda w: {"pk": w.b.calendar.pk})},
+    "report-cycle-times": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
+    "report-overdue": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
+    "report-approvers": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
     # approvals
     "workflow-assignment-list": {
         "own": Probe(
@@ -478,6 +491,10 @@ def build_tenant_b(make_user: Callable[..., Any]) -> SimpleNamespace:
     )
     transfer_run = WorkflowRun.objects.get(
         tenant=tenant, subject_type="transfer", subject_id=transfer.pk, sequence=1
+    )
+    # Overdue: what /api/reports/overdue/ would list, were it tenant A's.
+    HumanTask.objects.filter(run=case_run, status=TaskStatus.PENDING).update(
+        due_at=datetime.now(UTC) - timedelta(days=1)
     )
     calendar = BusinessCalendar.objects.create(
         tenant=tenant, name=f"{MARKER} hours", start_time="09:00", end_time="17:00"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from workflows.api.calendars import BusinessCalendarViewSet
+from workflows.api.reports import ApproversView, CycleTimesView, OverdueView
 from workflows.api.runs import (
     RunCancelView,
     RunDetailView,
@@ -41,4 +42,7 @@ urlpatterns = [
     path("tasks/<int:pk>/complete/", TaskCompleteView.as_view(), name="task-complete"),
     path("calendars/", calendar_list, name="calendar-list"),
     path("calendars/<int:pk>/", calendar_detail, name="calendar-detail"),
+    path("reports/cycle-times/", CycleTimesView.as_view(), name="report-cycle-times"),
+    path("reports/overdue/", OverdueView.as_view(), name="report-overdue"),
+    path("reports/approvers/", ApproversView.as_view(), name="report-approvers"),
 ]
