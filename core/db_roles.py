@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
 
 from core.rls import app_role
 
@@ -54,6 +55,10 @@ def switch_to_app_role(sender: Any, connection: Any, **kwargs: Any) -> None:
     """`connection_created` receiver: SET ROLE, then refuse a privileged login."""
     if connection.vendor != "postgresql" or _owner_mode:
         return
+    if getattr(connection, "alias", None) == NO_DB_ALIAS:
+        # Django's maintenance connection (to the `postgres` database: creating and dropping
+        # a test database under Django's own test runner); it reads no table of ours.
+        return
     role = app_role()
     with connection.cursor() as cursor:
         try:
@@ -75,5 +80,6 @@ def switch_to_app_role(sender: Any, connection: Any, **kwargs: Any) -> None:
             f"The database login {login} (DATABASE_URL) is a superuser or has BYPASSRLS: "
             "refusing to serve, since it could leave the application role and read every "
             f"tenant. Connect as a login that is a member of {role} (see the README, "
-            "'Tenant isolation'), or set DB_ALLOW_SUPERUSER=1 to accept the risk."
+            "'Tenant isolation'), or set DB_ALLOW_SUPERUSER = True in the settings (this "
+            "repository's read DB_ALLOW_SUPERUSER=1 from the environment) to accept the risk."
         )

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -48,7 +49,7 @@ from tests.factories import (
     WorkflowTemplateFactory,
 )
 from workflows.engine.approvers import eligible_users
-from workflows.models import HumanTask, TaskStatus, WorkflowRun
+from workflows.models import BusinessCalendar, HumanTask, TaskStatus, WorkflowRun
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +247,27 @@ PROBES: dict[str, dict[str, Probe]] = {
     "task-approve": {"approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk})},
     "task-reject": {"approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk})},
     "task-complete": {"form-task": Probe(lambda w: {"pk": w.b.case_task.pk})},
+    "calendar-list": {
+        "own": Probe(
+            lambda w: {},
+            own=True,
+            creates=True,
+            body=lambda w: {"name": "zq-x", "time_zone": "UTC"},
+        ),
+    },
+    "calendar-detail": {"b-calendar": Probe(lambda w: {"pk": w.b.calendar.pk})},
+    "report-cycle-times": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
+    "report-overdue": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
+    "report-approvers": {
+        "own": Probe(lambda w: {}, own=True),
+        "b-workflow": Probe(lambda w: {}, own=True, query=lambda w: {"workflow": w.b.workflow.pk}),
+    },
     # approvals
     "workflow-assignment-list": {
         "own": Probe(
@@ -470,6 +492,13 @@ def build_tenant_b(make_user: Callable[..., Any]) -> SimpleNamespace:
     transfer_run = WorkflowRun.objects.get(
         tenant=tenant, subject_type="transfer", subject_id=transfer.pk, sequence=1
     )
+    # Overdue: what /api/reports/overdue/ would list, were it tenant A's.
+    HumanTask.objects.filter(run=case_run, status=TaskStatus.PENDING).update(
+        due_at=datetime.now(UTC) - timedelta(days=1)
+    )
+    calendar = BusinessCalendar.objects.create(
+        tenant=tenant, name=f"{MARKER} hours", start_time="09:00", end_time="17:00"
+    )
     world = SimpleNamespace(
         tenant=tenant,
         admin=admin,
@@ -487,6 +516,7 @@ def build_tenant_b(make_user: Callable[..., Any]) -> SimpleNamespace:
         case=case,
         case_run=case_run,
         case_task=HumanTask.objects.get(run=case_run, status=TaskStatus.PENDING),
+        calendar=calendar,
     )
     assert transfer_run.status == "running"
     assert case_run.status == "running"

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from core.errors import NotFound
 from tenants.models import Tenant
 from workflows.models import (
+    BusinessCalendar,
     HumanTask,
     StateTransition,
     Step,
@@ -196,3 +197,17 @@ def task_decisions(*, tenant: Tenant, task_ids: list[int]) -> QuerySet[TaskBallo
         .select_related("task")
         .order_by("decided_at", "id")
     )
+
+
+# --- business calendars --------------------------------------------------------------------
+
+
+def calendar_list(*, tenant: Tenant) -> QuerySet[BusinessCalendar]:
+    return BusinessCalendar.objects.for_tenant(tenant).order_by("id")
+
+
+def calendar_get(*, tenant: Tenant, calendar_id: int) -> BusinessCalendar:
+    try:
+        return calendar_list(tenant=tenant).get(pk=calendar_id)
+    except BusinessCalendar.DoesNotExist as exc:
+        raise NotFound("Not found.") from exc

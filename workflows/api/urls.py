@@ -1,5 +1,7 @@
 from django.urls import path
 
+from workflows.api.calendars import BusinessCalendarViewSet
+from workflows.api.reports import ApproversView, CycleTimesView, OverdueView
 from workflows.api.runs import (
     RunCancelView,
     RunDetailView,
@@ -20,6 +22,10 @@ step_list = StepViewSet.as_view({"get": "list", "post": "create"})
 step_detail = StepViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
+calendar_list = BusinessCalendarViewSet.as_view({"get": "list", "post": "create"})
+calendar_detail = BusinessCalendarViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
 
 urlpatterns = [
     path("tenants/<int:tenant_id>/workflows/", workflow_list, name="workflow-list"),
@@ -34,4 +40,9 @@ urlpatterns = [
     path("tasks/<int:pk>/approve/", TaskApproveView.as_view(), name="task-approve"),
     path("tasks/<int:pk>/reject/", TaskRejectView.as_view(), name="task-reject"),
     path("tasks/<int:pk>/complete/", TaskCompleteView.as_view(), name="task-complete"),
+    path("calendars/", calendar_list, name="calendar-list"),
+    path("calendars/<int:pk>/", calendar_detail, name="calendar-detail"),
+    path("reports/cycle-times/", CycleTimesView.as_view(), name="report-cycle-times"),
+    path("reports/overdue/", OverdueView.as_view(), name="report-overdue"),
+    path("reports/approvers/", ApproversView.as_view(), name="report-approvers"),
 ]

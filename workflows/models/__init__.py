@@ -1,5 +1,6 @@
 """Workflow definitions and their executions (runs)."""
 
+from workflows.models.calendars import BusinessCalendar
 from workflows.models.definitions import Step, Workflow
 from workflows.models.jobs import Job, JobStatus
 from workflows.models.runs import (
@@ -17,6 +18,7 @@ from workflows.models.runs import (
 
 __all__ = [
     "BallotDecision",
+    "BusinessCalendar",
     "HumanTask",
     "Job",
     "JobStatus",
