@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0006_platform_role_policy'),
         ('tenants', '0001_initial'),
-        ('workflows', '0013_steprun_claimed_until_attempt_lease'),
+        ('workflows', '0015_inbox_open_work'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
