@@ -29,6 +29,9 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import lockout, selectors, services, tokens
 from accounts.api.serializers import (
     CsrfTokenSerializer,
+    DelegationInputSerializer,
+    DelegationSerializer,
+    DelegationStateSerializer,
     EmailLoginSerializer,
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
@@ -42,6 +45,7 @@ from accounts.api.serializers import (
 )
 from accounts.authentication import TenantJWTAuthentication, TenantSessionAuthentication
 from accounts.models import Role, User
+from accounts.permissions import IsTenantMember
 from core.api.schema import ERROR_DETAIL
 from core.api.views import TenantScopedMixin
 from core.errors import ValidationFailed
@@ -313,4 +317,51 @@ class TenantUserViewSet(TenantScopedMixin, viewsets.GenericViewSet):
     def destroy(self, request: Request, tenant_id: int, pk: int) -> Response:
         user = selectors.user_get(tenant=self.tenant, user_id=pk)
         services.user_deactivate(tenant=self.tenant, user=user, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DelegationView(TenantScopedMixin, APIView):
+    """`/api/auth/me/delegation/`: the caller's out-of-office delegate.
+
+    While the window is open (`starts_at` inclusive, `ends_at` exclusive) the caller's tasks
+    are offered to the delegate too. Not transitive: the delegate's own delegation is not
+    followed.
+    """
+
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(
+        summary="Your out-of-office delegation (null when none)",
+        responses={200: DelegationStateSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        delegation = selectors.delegation_get(tenant=self.tenant, user=request.user)
+        data = DelegationSerializer(delegation).data if delegation is not None else None
+        return Response({"delegation": data})
+
+    @extend_schema(
+        summary="Set or replace your out-of-office delegation",
+        request=DelegationInputSerializer,
+        responses={200: DelegationSerializer},
+    )
+    def put(self, request: Request) -> Response:
+        data = DelegationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        delegation = services.delegation_set(
+            tenant=self.tenant,
+            user=request.user,
+            delegate_id=values["delegate"],
+            starts_at=values["starts_at"],
+            ends_at=values["ends_at"],
+            reason=values["reason"],
+        )
+        return Response(DelegationSerializer(delegation).data)
+
+    @extend_schema(
+        summary="End your out-of-office delegation",
+        responses={204: OpenApiResponse(description="Ended (also when there was none).")},
+    )
+    def delete(self, request: Request) -> Response:
+        services.delegation_clear(tenant=self.tenant, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
