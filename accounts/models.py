@@ -99,3 +99,33 @@ class Delegation(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.delegate_id}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a person may be emailed about (each can be turned off per person)."""
+
+    TASK_OPENED = "task_opened", "A task awaits you"
+    TASK_REASSIGNED = "task_reassigned", "A task was reassigned to you"
+    TASK_DUE_SOON = "task_due_soon", "A task of yours is due soon"
+    TASK_ESCALATED = "task_escalated", "A task was escalated to you"
+
+
+class NotificationPreference(TenantOwnedModel):
+    """A person's choices, one column per `NotificationKind`; no row means every kind is on."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    task_opened = models.BooleanField(default=True)
+    task_reassigned = models.BooleanField(default=True)
+    task_due_soon = models.BooleanField(default=True)
+    task_escalated = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user"], name="notification_preference_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user_id}"

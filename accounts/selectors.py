@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import QuerySet
 
-from accounts.models import Delegation, User
+from accounts.models import Delegation, NotificationKind, NotificationPreference, User
 from core.errors import NotFound
 from tenants.models import Tenant
 
@@ -51,3 +52,27 @@ def delegate_of(tenant_id: int, user_id: int, at: datetime) -> int | None:
 
 def delegation_get(*, tenant: Tenant, user: User) -> Delegation | None:
     return Delegation.objects.filter(tenant=tenant, user=user).select_related("delegate").first()
+
+
+# --- Notification preferences ---------------------------------------------------------------
+
+
+def notification_preferences(*, tenant: Tenant, user: User) -> dict[str, bool]:
+    """Every kind with the person's choice (on unless they turned it off)."""
+    row = (
+        NotificationPreference.objects.filter(tenant=tenant, user=user)
+        .values(*NotificationKind.values)
+        .first()
+    )
+    return {kind: True for kind in NotificationKind.values} | (row or {})
+
+
+def opted_out(tenant_id: int, kind: str, user_ids: Iterable[int]) -> set[int]:
+    """Which of `user_ids` turned `kind` off (one query)."""
+    if kind not in NotificationKind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}.")
+    return set(
+        NotificationPreference.objects.filter(
+            tenant_id=tenant_id, user_id__in=list(user_ids), **{kind: False}
+        ).values_list("user_id", flat=True)
+    )

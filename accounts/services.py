@@ -11,7 +11,14 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Delegation, Role, User
+from accounts import selectors
+from accounts.models import (
+    Delegation,
+    NotificationKind,
+    NotificationPreference,
+    Role,
+    User,
+)
 from core.errors import ValidationFailed
 from tenants.models import Tenant
 
@@ -148,3 +155,35 @@ def delegation_set(
 def delegation_clear(*, tenant: Tenant, user: User) -> None:
     """Ends `user`'s delegation (nothing to do when there is none)."""
     Delegation.objects.filter(tenant=tenant, user=user).delete()
+
+
+# --- Notification preferences ---------------------------------------------------------------
+
+
+def notification_preferences_update(
+    *, tenant: Tenant, user: User, changes: dict[str, bool]
+) -> dict[str, bool]:
+    """Sets the kinds in `changes` (the others keep their value); the full set after."""
+    unknown = sorted(set(changes) - set(NotificationKind.values))
+    if unknown:
+        raise ValidationFailed("Unknown notification kind.", "unknown_kind", field=unknown[0])
+    if changes:
+        with transaction.atomic():
+            row = (
+                NotificationPreference.objects.select_for_update()
+                .filter(tenant=tenant, user=user)
+                .first()
+            )
+            if row is None:
+                try:
+                    with transaction.atomic():
+                        NotificationPreference.objects.create(tenant=tenant, user=user, **changes)
+                except IntegrityError:  # a concurrent PATCH made the row: change that one
+                    row = NotificationPreference.objects.select_for_update().get(
+                        tenant=tenant, user=user
+                    )
+            if row is not None:
+                for kind, value in changes.items():
+                    setattr(row, kind, value)
+                row.save(update_fields=[*changes, "updated_at"])
+    return selectors.notification_preferences(tenant=tenant, user=user)

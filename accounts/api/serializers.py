@@ -145,3 +145,30 @@ class DelegationInputSerializer(serializers.Serializer):
         default="",
         validators=[no_control_characters],
     )
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """`true` or `false` only (DRF also takes "yes", "on", 1...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class NotificationPreferencesSerializer(serializers.Serializer):
+    """One switch per kind of email; every kind is on until turned off. A PATCH names only
+    the kinds it changes; an unknown key is a 400 naming it."""
+
+    task_opened = StrictBooleanField(required=False, help_text="A task awaits you.")
+    task_reassigned = StrictBooleanField(required=False, help_text="A task was reassigned to you.")
+    task_due_soon = StrictBooleanField(required=False, help_text="A task of yours is due soon.")
+    task_escalated = StrictBooleanField(required=False, help_text="A task was escalated to you.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {key: ["Unknown notification kind."] for key in unknown}
+            )
+        return attrs

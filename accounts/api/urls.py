@@ -5,6 +5,7 @@ from accounts.api.views import (
     DelegationView,
     LogoutView,
     MeView,
+    NotificationPreferencesView,
     RotatingTokenRefreshView,
     SessionView,
     TenantUserViewSet,
@@ -17,6 +18,11 @@ urlpatterns = [
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/me/", MeView.as_view(), name="me"),
     path("auth/me/delegation/", DelegationView.as_view(), name="me-delegation"),
+    path(
+        "auth/me/notifications/",
+        NotificationPreferencesView.as_view(),
+        name="me-notifications",
+    ),
     path("auth/csrf/", CsrfTokenView.as_view(), name="auth-csrf"),
     path("auth/session/", SessionView.as_view(), name="auth-session"),
     path(

@@ -36,6 +36,7 @@ from accounts.api.serializers import (
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
     MeSerializer,
+    NotificationPreferencesSerializer,
     SessionStateSerializer,
     TokenPairSerializer,
     TokenRefreshInputSerializer,
@@ -365,3 +366,30 @@ class DelegationView(TenantScopedMixin, APIView):
     def delete(self, request: Request) -> Response:
         services.delegation_clear(tenant=self.tenant, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationPreferencesView(TenantScopedMixin, APIView):
+    """`/api/auth/me/notifications/`: which emails the caller receives."""
+
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(
+        summary="Your notification preferences",
+        responses={200: NotificationPreferencesSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.notification_preferences(tenant=self.tenant, user=request.user))
+
+    @extend_schema(
+        summary="Turn kinds of notification email on or off",
+        request=NotificationPreferencesSerializer,
+        responses={200: NotificationPreferencesSerializer},
+    )
+    def patch(self, request: Request) -> Response:
+        data = NotificationPreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            services.notification_preferences_update(
+                tenant=self.tenant, user=request.user, changes=dict(data.validated_data)
+            )
+        )
