@@ -263,6 +263,9 @@ WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workflows@localhost")
+# Where the console is served, for links in notification emails (`/inbox?task=ID`); empty:
+# the first of ALLOWED_HOSTS (https when SECURE_SSL_REDIRECT). `make run` sets it.
+WORKFLOWS_CONSOLE_URL = os.environ.get("WORKFLOWS_CONSOLE_URL", "")
 
 LOGGING = {
     "version": 1,

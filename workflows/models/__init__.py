@@ -1,6 +1,7 @@
 """Workflow definitions and their executions (runs)."""
 
 from workflows.models.definitions import Step, Workflow
+from workflows.models.notifications import NotificationSent
 from workflows.models.runs import (
     BallotDecision,
     HumanTask,
@@ -17,6 +18,7 @@ from workflows.models.runs import (
 __all__ = [
     "BallotDecision",
     "HumanTask",
+    "NotificationSent",
     "OutboxEvent",
     "RunStatus",
     "StateTransition",
