@@ -217,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "BallotDecisionEnum": "workflows.models.runs.BallotDecision",
         "ActionKindEnum": "workflows.engine.registry.ActionKind",
         "TransferStatusEnum": "approvals.models.TransferStatus",
+        "WebhookEventEnum": "workflows.models.webhooks.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "workflows.models.webhooks.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,6 +11,7 @@ from workflows.api.runs import (
     TaskRejectView,
 )
 from workflows.api.views import StepViewSet, WorkflowViewSet
+from workflows.api.webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
 workflow_list = WorkflowViewSet.as_view({"get": "list", "post": "create"})
 workflow_detail = WorkflowViewSet.as_view(
@@ -20,6 +21,12 @@ step_list = StepViewSet.as_view({"get": "list", "post": "create"})
 step_detail = StepViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
+webhook_list = WebhookSubscriptionViewSet.as_view({"get": "list", "post": "create"})
+webhook_detail = WebhookSubscriptionViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+webhook_rotate = WebhookSubscriptionViewSet.as_view({"post": "rotate_secret"})
+webhook_deliveries = WebhookDeliveryViewSet.as_view({"get": "list"})
 
 urlpatterns = [
     path("tenants/<int:tenant_id>/workflows/", workflow_list, name="workflow-list"),
@@ -34,4 +41,12 @@ urlpatterns = [
     path("tasks/<int:pk>/approve/", TaskApproveView.as_view(), name="task-approve"),
     path("tasks/<int:pk>/reject/", TaskRejectView.as_view(), name="task-reject"),
     path("tasks/<int:pk>/complete/", TaskCompleteView.as_view(), name="task-complete"),
+    path("webhooks/", webhook_list, name="webhook-list"),
+    path("webhooks/<int:pk>/", webhook_detail, name="webhook-detail"),
+    path("webhooks/<int:pk>/rotate-secret/", webhook_rotate, name="webhook-rotate-secret"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/",
+        webhook_deliveries,
+        name="webhook-deliveries",
+    ),
 ]

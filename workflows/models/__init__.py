@@ -14,9 +14,16 @@ from workflows.models.runs import (
     TaskStatus,
     WorkflowRun,
 )
+from workflows.models.webhooks import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "BallotDecision",
+    "DeliveryStatus",
     "HumanTask",
     "NotificationSent",
     "OutboxEvent",
@@ -27,6 +34,9 @@ __all__ = [
     "StepRunStatus",
     "TaskBallot",
     "TaskStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "Workflow",
     "WorkflowRun",
 ]
