@@ -35,8 +35,9 @@ frontend-types: install frontend/node_modules/.installed
 
 # Only here: DEBUG pages and webhooks to private addresses (a local receiver). The local settings
 # make the secret key once, in var/secret_key (0600); manage.py alone loosens nothing.
-RUN_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=1 WEBHOOK_ALLOW_PRIVATE=1
 RUN_ADDR ?= 127.0.0.1:8000
+RUN_ENV := DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=1 WEBHOOK_ALLOW_PRIVATE=1 \
+	WORKFLOWS_CONSOLE_URL=http://$(RUN_ADDR)
 
 run: install console
 	$(RUN_ENV) $(PY) manage.py migrate --noinput

@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 
+from core.models import TenantOwnedModel
+
 
 class Role(models.TextChoices):
     ADMIN = "ADMIN", "Admin"
@@ -63,3 +65,67 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_tenant_admin(self) -> bool:
         return self.tenant_id is not None and self.role == Role.ADMIN
+
+
+class Delegation(TenantOwnedModel):
+    """A user's out-of-office delegate for a window: `starts_at <= t < ends_at`.
+
+    One per user (a new one replaces it). Not followed in chains: if the delegate is away too,
+    their own delegation does not pass the delegator's tasks on (see `selectors`).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    delegate = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="delegation_one_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="delegation_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(delegate=models.F("user")), name="delegation_not_to_self"
+            ),
+        ]
+        # "Whose tasks may this person take now": the engine's question, by delegate.
+        indexes = [
+            models.Index(fields=["tenant", "delegate", "ends_at"], name="delegation_delegate_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.delegate_id}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a person may be emailed about (each can be turned off per person)."""
+
+    TASK_OPENED = "task_opened", "A task awaits you"
+    TASK_REASSIGNED = "task_reassigned", "A task was reassigned to you"
+    TASK_DUE_SOON = "task_due_soon", "A task of yours is due soon"
+    TASK_ESCALATED = "task_escalated", "A task was escalated to you"
+
+
+class NotificationPreference(TenantOwnedModel):
+    """A person's choices, one column per `NotificationKind`; no row means every kind is on."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    task_opened = models.BooleanField(default=True)
+    task_reassigned = models.BooleanField(default=True)
+    task_due_soon = models.BooleanField(default=True)
+    task_escalated = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user"], name="notification_preference_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user_id}"

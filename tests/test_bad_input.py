@@ -33,7 +33,7 @@ from tests.factories import (
     WorkflowFactory,
 )
 from tests.test_cross_tenant import _far_chain
-from workflows.models import HumanTask, TaskStatus
+from workflows.models import HumanTask, TaskStatus, WebhookSubscription
 
 pytestmark = pytest.mark.django_db
 
@@ -80,10 +80,14 @@ def world(tenant, make_user) -> Any:
             actor=admin,
         )
     task = HumanTask.objects.get(run=run, status=TaskStatus.PENDING)
+    webhook = WebhookSubscription.objects.create(
+        tenant=tenant, url="https://hooks.example.test/", events=["task.created"], secret="s"
+    )
     return type(
         "World",
         (),
         {
+            "webhook": webhook,
             "tenant": tenant,
             "admin": admin,
             "agent": agent,
@@ -267,6 +271,7 @@ def _fill_path(path: str, w: Any) -> str:
         path.replace("{tenant_id}", str(w.tenant.pk))
         .replace("{workflow_id}", str(w.workflow.pk))
         .replace("{group_id}", str(w.group.pk))
+        .replace("{subscription_id}", str(w.webhook.pk))
     )
 
 

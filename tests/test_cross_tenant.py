@@ -33,8 +33,9 @@ import pytest
 from django.apps import apps
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Delegation, Role
 from approvals.services import transfers as transfer_services
 from cases import services as case_services
 from tenants.models import Tenant
@@ -49,7 +50,14 @@ from tests.factories import (
     WorkflowTemplateFactory,
 )
 from workflows.engine.approvers import eligible_users
-from workflows.models import BusinessCalendar, HumanTask, TaskStatus, WorkflowRun
+from workflows.models import (
+    BusinessCalendar,
+    HumanTask,
+    TaskStatus,
+    WebhookDelivery,
+    WebhookSubscription,
+    WorkflowRun,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -184,6 +192,21 @@ PROBES: dict[str, dict[str, Probe]] = {
         "b-tenant": Probe(_b_tenant(pk=lambda w: w.b.admin.pk)),
         "a-tenant": Probe(_a_tenant(pk=lambda w: w.b.admin.pk)),
     },
+    # The caller's own delegation: tenant B's user as the delegate is refused like a missing
+    # one. (DELETE ends only the caller's own delegation: nothing of tenant B to name.)
+    "me-delegation": {
+        "own": Probe(
+            lambda w: {},
+            own=True,
+            methods=READ_AND_CREATE | {"put"},
+            body=lambda w: {
+                "delegate": w.b.approver.pk,
+                "starts_at": "2031-01-01T00:00:00Z",
+                "ends_at": "2031-01-08T00:00:00Z",
+            },
+        ),
+    },
+    "me-notifications": {"own": Probe(lambda w: {}, own=True)},
     # tenants (platform staff only: PLATFORM_STAFF_ONLY)
     "tenant-list": {"staff": Probe(lambda w: {}, body=lambda w: {"name": "zq-x"})},
     "tenant-detail": {"b-tenant": Probe(lambda w: {"pk": w.b.tenant.pk})},
@@ -236,6 +259,16 @@ PROBES: dict[str, dict[str, Probe]] = {
             query=lambda w: {"object_type": "workflows.workflow", "object_id": w.b.workflow.pk},
         ),
     },
+    "webhook-list": {
+        "own": Probe(
+            lambda w: {},
+            own=True,
+            body=lambda w: {"url": "https://a.example.test/", "events": ["task.sneezed"]},
+        ),
+    },
+    "webhook-detail": {"b-webhook": Probe(lambda w: {"pk": w.b.webhook.pk})},
+    "webhook-rotate-secret": {"b-webhook": Probe(lambda w: {"pk": w.b.webhook.pk})},
+    "webhook-deliveries": {"b-webhook": Probe(lambda w: {"subscription_id": w.b.webhook.pk})},
     "task-inbox": {
         "own": Probe(lambda w: {}, own=True),
         "own-filtered": Probe(lambda w: {}, own=True, query=lambda w: {"action": "approval"}),
@@ -499,6 +532,24 @@ def build_tenant_b(make_user: Callable[..., Any]) -> SimpleNamespace:
     calendar = BusinessCalendar.objects.create(
         tenant=tenant, name=f"{MARKER} hours", start_time="09:00", end_time="17:00"
     )
+    webhook = WebhookSubscription.objects.create(
+        tenant=tenant,
+        url=f"https://{MARKER}.example.test/hook",
+        events=["task.created"],
+        secret=f"whsec_{MARKER}",
+        description=f"{MARKER} hook",
+    )
+    WebhookDelivery.objects.create(
+        tenant=tenant, subscription=webhook, event="task.created", key=f"{MARKER}-1"
+    )
+    Delegation.objects.create(
+        tenant=tenant,
+        user=approver,
+        delegate=submitter,
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(days=3),
+        reason=f"{MARKER} away",
+    )
     world = SimpleNamespace(
         tenant=tenant,
         admin=admin,
@@ -517,6 +568,7 @@ def build_tenant_b(make_user: Callable[..., Any]) -> SimpleNamespace:
         case_run=case_run,
         case_task=HumanTask.objects.get(run=case_run, status=TaskStatus.PENDING),
         calendar=calendar,
+        webhook=webhook,
     )
     assert transfer_run.status == "running"
     assert case_run.status == "running"

@@ -2,8 +2,10 @@ from django.urls import path
 
 from accounts.api.views import (
     CsrfTokenView,
+    DelegationView,
     LogoutView,
     MeView,
+    NotificationPreferencesView,
     RotatingTokenRefreshView,
     SessionView,
     TenantUserViewSet,
@@ -15,6 +17,12 @@ urlpatterns = [
     path("auth/token/refresh/", RotatingTokenRefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/me/", MeView.as_view(), name="me"),
+    path("auth/me/delegation/", DelegationView.as_view(), name="me-delegation"),
+    path(
+        "auth/me/notifications/",
+        NotificationPreferencesView.as_view(),
+        name="me-notifications",
+    ),
     path("auth/csrf/", CsrfTokenView.as_view(), name="auth-csrf"),
     path("auth/session/", SessionView.as_view(), name="auth-session"),
     path(

@@ -29,10 +29,14 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import lockout, selectors, services, tokens
 from accounts.api.serializers import (
     CsrfTokenSerializer,
+    DelegationInputSerializer,
+    DelegationSerializer,
+    DelegationStateSerializer,
     EmailLoginSerializer,
     EmailTokenObtainSerializer,
     LogoutInputSerializer,
     MeSerializer,
+    NotificationPreferencesSerializer,
     SessionStateSerializer,
     TokenPairSerializer,
     TokenRefreshInputSerializer,
@@ -42,6 +46,7 @@ from accounts.api.serializers import (
 )
 from accounts.authentication import TenantJWTAuthentication, TenantSessionAuthentication
 from accounts.models import Role, User
+from accounts.permissions import IsTenantMember
 from core.api.schema import ERROR_DETAIL
 from core.api.views import TenantScopedMixin
 from core.errors import ValidationFailed
@@ -314,3 +319,77 @@ class TenantUserViewSet(TenantScopedMixin, viewsets.GenericViewSet):
         user = selectors.user_get(tenant=self.tenant, user_id=pk)
         services.user_deactivate(tenant=self.tenant, user=user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DelegationView(TenantScopedMixin, APIView):
+    """`/api/auth/me/delegation/`: the caller's out-of-office delegate.
+
+    While the window is open (`starts_at` inclusive, `ends_at` exclusive) the caller's tasks
+    are offered to the delegate too. Not transitive: the delegate's own delegation is not
+    followed.
+    """
+
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(
+        summary="Your out-of-office delegation (null when none)",
+        responses={200: DelegationStateSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        delegation = selectors.delegation_get(tenant=self.tenant, user=request.user)
+        data = DelegationSerializer(delegation).data if delegation is not None else None
+        return Response({"delegation": data})
+
+    @extend_schema(
+        summary="Set or replace your out-of-office delegation",
+        request=DelegationInputSerializer,
+        responses={200: DelegationSerializer},
+    )
+    def put(self, request: Request) -> Response:
+        data = DelegationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        delegation = services.delegation_set(
+            tenant=self.tenant,
+            user=request.user,
+            delegate_id=values["delegate"],
+            starts_at=values["starts_at"],
+            ends_at=values["ends_at"],
+            reason=values["reason"],
+        )
+        return Response(DelegationSerializer(delegation).data)
+
+    @extend_schema(
+        summary="End your out-of-office delegation",
+        responses={204: OpenApiResponse(description="Ended (also when there was none).")},
+    )
+    def delete(self, request: Request) -> Response:
+        services.delegation_clear(tenant=self.tenant, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationPreferencesView(TenantScopedMixin, APIView):
+    """`/api/auth/me/notifications/`: which emails the caller receives."""
+
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(
+        summary="Your notification preferences",
+        responses={200: NotificationPreferencesSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.notification_preferences(tenant=self.tenant, user=request.user))
+
+    @extend_schema(
+        summary="Turn kinds of notification email on or off",
+        request=NotificationPreferencesSerializer,
+        responses={200: NotificationPreferencesSerializer},
+    )
+    def patch(self, request: Request) -> Response:
+        data = NotificationPreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            services.notification_preferences_update(
+                tenant=self.tenant, user=request.user, changes=dict(data.validated_data)
+            )
+        )

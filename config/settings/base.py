@@ -224,6 +224,8 @@ SPECTACULAR_SETTINGS = {
         "BallotDecisionEnum": "workflows.models.runs.BallotDecision",
         "ActionKindEnum": "workflows.engine.registry.ActionKind",
         "TransferStatusEnum": "approvals.models.TransferStatus",
+        "WebhookEventEnum": "workflows.models.webhooks.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "workflows.models.webhooks.DeliveryStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -272,6 +274,9 @@ WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workflows@localhost")
+# Where the console is served, for links in notification emails (`/inbox?task=ID`); empty:
+# the first of ALLOWED_HOSTS (https when SECURE_SSL_REDIRECT). `make run` sets it.
+WORKFLOWS_CONSOLE_URL = os.environ.get("WORKFLOWS_CONSOLE_URL", "")
 
 LOGGING = {
     "version": 1,

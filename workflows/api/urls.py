@@ -13,6 +13,7 @@ from workflows.api.runs import (
     TaskRejectView,
 )
 from workflows.api.views import StepViewSet, WorkflowViewSet
+from workflows.api.webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
 workflow_list = WorkflowViewSet.as_view({"get": "list", "post": "create"})
 workflow_detail = WorkflowViewSet.as_view(
@@ -26,6 +27,12 @@ calendar_list = BusinessCalendarViewSet.as_view({"get": "list", "post": "create"
 calendar_detail = BusinessCalendarViewSet.as_view(
     {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
+webhook_list = WebhookSubscriptionViewSet.as_view({"get": "list", "post": "create"})
+webhook_detail = WebhookSubscriptionViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+webhook_rotate = WebhookSubscriptionViewSet.as_view({"post": "rotate_secret"})
+webhook_deliveries = WebhookDeliveryViewSet.as_view({"get": "list"})
 
 urlpatterns = [
     path("tenants/<int:tenant_id>/workflows/", workflow_list, name="workflow-list"),
@@ -45,4 +52,12 @@ urlpatterns = [
     path("reports/cycle-times/", CycleTimesView.as_view(), name="report-cycle-times"),
     path("reports/overdue/", OverdueView.as_view(), name="report-overdue"),
     path("reports/approvers/", ApproversView.as_view(), name="report-approvers"),
+    path("webhooks/", webhook_list, name="webhook-list"),
+    path("webhooks/<int:pk>/", webhook_detail, name="webhook-detail"),
+    path("webhooks/<int:pk>/rotate-secret/", webhook_rotate, name="webhook-rotate-secret"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/",
+        webhook_deliveries,
+        name="webhook-deliveries",
+    ),
 ]

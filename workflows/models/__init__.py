@@ -3,6 +3,7 @@
 from workflows.models.calendars import BusinessCalendar
 from workflows.models.definitions import Step, Workflow
 from workflows.models.jobs import Job, JobStatus
+from workflows.models.notifications import NotificationSent
 from workflows.models.runs import (
     BallotDecision,
     HumanTask,
@@ -15,6 +16,12 @@ from workflows.models.runs import (
     TaskStatus,
     WorkflowRun,
 )
+from workflows.models.webhooks import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "BallotDecision",
@@ -22,6 +29,8 @@ __all__ = [
     "HumanTask",
     "Job",
     "JobStatus",
+    "DeliveryStatus",
+    "NotificationSent",
     "OutboxEvent",
     "RunStatus",
     "StateTransition",
@@ -30,6 +39,9 @@ __all__ = [
     "StepRunStatus",
     "TaskBallot",
     "TaskStatus",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "Workflow",
     "WorkflowRun",
 ]

@@ -1,0 +1,201 @@
+"""Notification emails about a task: one per person, each mailed once.
+
+`notify(kind, task_id, user_ids, tenant_id)` is what a job handler calls (after the commit
+that opened, reassigned, escalated or nearly overdue-ed the task). It is synchronous and
+idempotent per (kind, task, person, occurrence): a `NotificationSent` row is written in the
+transaction that sends the mail, so a retried job skips who was mailed, and a mail that fails
+to send rolls its row back to be tried again. (A mail sent whose commit then fails is sent
+again: at least once, never silently lost.)
+
+The templates are ours, compiled by a private Django template engine with autoescape on (the
+HTML part); the plain-text part and the subject are text/plain, where escaping would only
+mangle names, so they render with autoescape off and the subject is kept to one line. Nothing
+a user typed is ever template source. The private engine also means a host project needs no
+TEMPLATES setting of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, connection, transaction
+from django.template import Context, Engine
+
+from accounts.models import NotificationKind, User
+from accounts.selectors import opted_out
+from core.tenancy import set_db_context
+from workflows.engine.subjects import describe_subjects
+from workflows.engine.templating import clean_header
+from workflows.models import HumanTask, NotificationSent, TaskStatus
+
+SUBJECT_MAX = 200
+# Summary fields that mean nothing to a reader (ids of people, the type already named).
+_HIDDEN_FIELDS = {"type", "id", "created_by"}
+
+SUBJECT_TEMPLATE = (
+    "{% autoescape off %}{{ headline }}: {{ task_name }} ({{ subject_title }}){% endautoescape %}"
+)
+TEXT_TEMPLATE = """{% autoescape off %}Hello {{ name }},
+
+{{ headline }}.
+
+Task: {{ task_name }}
+Workflow: {{ workflow }}{% if chain %} ({{ chain }} in its chain){% endif %}
+About: {{ subject_title }}{% for label, value in details %}
+  {{ label }}: {{ value }}{% endfor %}{% if due_at %}
+Due: {{ due_at }}{% endif %}
+
+Open it: {{ link }}
+
+You receive this because of your notification settings ({{ kind }}); turn them off in the
+console or with PATCH /api/auth/me/notifications/.
+{% endautoescape %}"""
+HTML_TEMPLATE = """<!doctype html>
+<html><body>
+<p>Hello {{ name }},</p>
+<p><strong>{{ headline }}.</strong></p>
+<table>
+<tr><th align="left">Task</th><td>{{ task_name }}</td></tr>
+<tr><th align="left">Workflow</th>
+<td>{{ workflow }}{% if chain %} ({{ chain }} in its chain){% endif %}</td></tr>
+<tr><th align="left">About</th><td>{{ subject_title }}</td></tr>
+{% for label, value in details %}<tr><th align="left">{{ label }}</th><td>{{ value }}</td></tr>
+{% endfor %}{% if due_at %}<tr><th align="left">Due</th><td>{{ due_at }}</td></tr>{% endif %}
+</table>
+<p><a href="{{ link }}">Open the task</a></p>
+<p><small>You receive this because of your notification settings ({{ kind }}).</small></p>
+</body></html>
+"""
+
+_engine = Engine(autoescape=True)
+_subject = _engine.from_string(SUBJECT_TEMPLATE)
+_text = _engine.from_string(TEXT_TEMPLATE)
+_html = _engine.from_string(HTML_TEMPLATE)
+
+
+def console_url() -> str:
+    """The console's base URL: `WORKFLOWS_CONSOLE_URL`, else the first named host."""
+    configured = getattr(settings, "WORKFLOWS_CONSOLE_URL", "")
+    if configured:
+        return configured.rstrip("/")
+    hosts = [h for h in settings.ALLOWED_HOSTS if h and not h.startswith((".", "*"))]
+    scheme = "https" if getattr(settings, "SECURE_SSL_REDIRECT", False) else "http"
+    return f"{scheme}://{hosts[0] if hosts else 'localhost'}"
+
+
+def task_link(task_id: int) -> str:
+    """The console's inbox, which lists the task among the reader's open work."""
+    return f"{console_url()}/inbox?task={int(task_id)}"
+
+
+def _subject_title(summary: dict[str, Any]) -> str:
+    kind = str(summary.get("type", "item")).replace("_", " ").capitalize()
+    reference = summary.get("reference")
+    return f"{kind} {reference}" if reference else f"{kind} #{summary.get('id')}"
+
+
+def _details(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (key.replace("_", " ").capitalize(), str(value)[:200])
+        for key, value in summary.items()
+        if key not in _HIDDEN_FIELDS and key != "reference" and value not in (None, "")
+    ]
+
+
+def _context(kind: str, task: HumanTask, summary: dict[str, Any]) -> dict[str, Any]:
+    run = task.run
+    return {
+        "kind": kind,
+        "headline": NotificationKind(kind).label,
+        "task_name": task.name,
+        "workflow": run.workflow_name,
+        "chain": f"{run.sequence} of {run.chain_length}" if run.chain_length > 1 else "",
+        "subject_title": _subject_title(summary),
+        "details": _details(summary),
+        "due_at": task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "",
+        "link": task_link(task.pk),
+    }
+
+
+def render(
+    kind: str, task: HumanTask, summary: dict[str, Any], user: User
+) -> EmailMultiAlternatives:
+    """The email to `user` about `task` (not sent)."""
+    values = {**_context(kind, task, summary), "name": user.full_name or user.email}
+    subject = clean_header(_subject.render(Context(values))).strip()[:SUBJECT_MAX]
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=_text.render(Context(values)),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={"Auto-Submitted": "auto-generated", "X-Workflows-Notification": kind},
+    )
+    message.attach_alternative(_html.render(Context(values)), "text/html")
+    return message
+
+
+def notify(
+    kind: str, task_id: int, user_ids: Iterable[int], tenant_id: int, *, occurrence: str = ""
+) -> int:
+    """Mails each of `user_ids` about the task once; returns how many mails were sent now.
+
+    Skipped: people who turned `kind` off, are inactive, have no email, belong to another
+    tenant, or were already mailed this (kind, occurrence) of the task; everyone when the
+    task is no longer pending. `occurrence` tells repeated notices apart (e.g. the timer id of
+    a second reminder). Outside a transaction each person gets their own, with the tenant's
+    database context; inside one, the caller's context and transaction are used. A mail
+    server error propagates (after rolling back that person's row) so the job is retried.
+    """
+    if kind not in NotificationKind.values:
+        raise ValueError(f"Unknown notification kind {kind!r}.")
+    own_transactions = not connection.in_atomic_block
+    wanted = sorted({int(u) for u in user_ids})
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        if own_transactions:
+            set_db_context(tenant_id=tenant_id)
+        task = (
+            HumanTask.objects.filter(tenant_id=tenant_id, pk=task_id).select_related("run").first()
+        )
+        if task is None or task.status != TaskStatus.PENDING:
+            return 0
+        done = set(
+            NotificationSent.objects.filter(
+                tenant_id=tenant_id, task_id=task_id, kind=kind, occurrence=occurrence
+            ).values_list("user_id", flat=True)
+        )
+        skip = done | opted_out(tenant_id, kind, wanted)
+        people = [
+            user
+            for user in User.objects.filter(tenant_id=tenant_id, pk__in=wanted, is_active=True)
+            .exclude(email="")
+            .order_by("pk")
+            if user.pk not in skip
+        ]
+        if not people:
+            return 0
+        ref = (task.subject_type, task.subject_id)
+        summary = describe_subjects(tenant_id, [ref])[ref]
+    sent = 0
+    for user in people:
+        try:
+            # One transaction (or savepoint) per person: the row and the mail go together.
+            with transaction.atomic():
+                if own_transactions:
+                    set_db_context(tenant_id=tenant_id)
+                NotificationSent.objects.create(
+                    tenant_id=tenant_id,
+                    task_id=task_id,
+                    user_id=user.pk,
+                    kind=kind,
+                    occurrence=occurrence,
+                )
+                render(kind, task, summary, user).send(fail_silently=False)
+        except IntegrityError:
+            continue  # mailed by a concurrent run of the same job
+        sent += 1
+    return sent
