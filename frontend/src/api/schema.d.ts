@@ -569,6 +569,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calendars/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tenant's business calendars
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        get: operations["calendars_list"];
+        put?: never;
+        /**
+         * Create a business calendar (ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        post: operations["calendars_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendars/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A business calendar
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        get: operations["calendars_retrieve"];
+        /**
+         * Replace a business calendar (ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        put: operations["calendars_update"];
+        post?: never;
+        /**
+         * Delete a business calendar (ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        delete: operations["calendars_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a business calendar (ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        patch: operations["calendars_partial_update"];
+        trace?: never;
+    };
     "/api/cases/": {
         parameters: {
             query?: never;
@@ -639,6 +719,74 @@ export interface paths {
          * @description `POST /api/cases/{id}/runs/`: answers with the run exactly as `GET /api/runs/{id}/` does.
          */
         post: operations["cases_runs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/approvers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Decisions and median response time per person
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        get: operations["reports_approvers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/cycle-times/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open-to-decision times per workflow and step: count, median, 90th percentile
+         * @description Decided tasks only (not cancelled ones); not paginated: one item per workflow.
+         */
+        get: operations["reports_cycle_times_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/overdue/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending tasks past their due time, the longest overdue first
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        get: operations["reports_overdue_list"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1139,6 +1287,22 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        Approver: {
+            user: number;
+            /** Format: email */
+            email: string;
+            full_name: string;
+            decisions: number;
+            approved: number;
+            rejected: number;
+            /** @description Form tasks completed. */
+            completed: number;
+            /**
+             * Format: double
+             * @description Median seconds from a task's opening to this person's decision on it.
+             */
+            median_seconds: number;
+        };
         AuditEvent: {
             readonly id: number;
             readonly object_type: string;
@@ -1160,6 +1324,43 @@ export interface components {
             /** Format: int64 */
             workflow_template_id: number;
             execution_order: number;
+        };
+        BusinessCalendar: {
+            readonly id: number;
+            readonly name: string;
+            readonly time_zone: string;
+            readonly working_days: number[];
+            /** Format: time */
+            readonly start_time: string;
+            /** Format: time */
+            readonly end_time: string;
+            readonly holidays: components["schemas"]["Holiday"][];
+            readonly is_default: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly created_by: number | null;
+            readonly updated_by: number | null;
+        };
+        BusinessCalendarInputRequest: {
+            name: string;
+            /** @description An IANA time zone name, e.g. "Europe/Paris". */
+            time_zone: string;
+            /** @description ISO weekdays: Monday 1 ... Sunday 7. Default Monday to Friday. */
+            working_days?: number[];
+            /**
+             * Format: time
+             * @description Local time; default 09:00.
+             */
+            start_time?: string;
+            /**
+             * Format: time
+             * @description Local time, after `start_time`; default 17:00.
+             */
+            end_time?: string;
+            holidays?: components["schemas"]["HolidayRequest"][];
+            is_default?: boolean;
         };
         Case: {
             readonly id: number;
@@ -1293,6 +1494,9 @@ export interface components {
             /** @description Send it back as the `X-CSRFToken` header on unsafe requests (also in the `csrftoken` cookie, which changes at sign-in: read the cookie before each request). */
             csrf_token: string;
         };
+        CycleTimes: {
+            workflows: components["schemas"]["WorkflowCycleTime"][];
+        };
         Delegation: {
             readonly delegate: number;
             /** Format: email */
@@ -1357,6 +1561,18 @@ export interface components {
         ErrorDetail: {
             detail: string;
         };
+        Holiday: {
+            /** Format: date */
+            date: string;
+            /** @default  */
+            name: string;
+        };
+        HolidayRequest: {
+            /** Format: date */
+            date: string;
+            /** @default  */
+            name: string;
+        };
         LogoutInputRequest: {
             refresh: string;
         };
@@ -1388,6 +1604,45 @@ export interface components {
             /** @description A task was escalated to you. */
             task_escalated?: boolean;
         };
+        OverdueStep: {
+            position: number;
+            name: string;
+        };
+        OverdueTask: {
+            readonly id: number;
+            readonly name: string;
+            readonly action: string;
+            readonly run: number;
+            workflow: number | null;
+            workflow_name: string;
+            step: components["schemas"]["OverdueStep"];
+            readonly subject: components["schemas"]["TaskSubject"];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly due_at: string | null;
+            /** Format: double */
+            readonly overdue_seconds: number;
+            readonly eligible_count: number;
+            readonly required_approvals: number;
+            readonly approvals_count: number;
+            readonly rejections_count: number;
+        };
+        PaginatedApproverList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["Approver"][];
+        };
         PaginatedAuditEventList: {
             /** @example 123 */
             count: number;
@@ -1403,6 +1658,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["AuditEvent"][];
         };
+        PaginatedBusinessCalendarList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["BusinessCalendar"][];
+        };
         PaginatedCaseList: {
             /** @example 123 */
             count: number;
@@ -1417,6 +1687,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Case"][];
+        };
+        PaginatedOverdueTaskList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["OverdueTask"][];
         };
         PaginatedStepList: {
             /** @example 123 */
@@ -1522,6 +1807,25 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["Workflow"][];
+        };
+        PatchedBusinessCalendarInputRequest: {
+            name?: string;
+            /** @description An IANA time zone name, e.g. "Europe/Paris". */
+            time_zone?: string;
+            /** @description ISO weekdays: Monday 1 ... Sunday 7. Default Monday to Friday. */
+            working_days?: number[];
+            /**
+             * Format: time
+             * @description Local time; default 09:00.
+             */
+            start_time?: string;
+            /**
+             * Format: time
+             * @description Local time, after `start_time`; default 17:00.
+             */
+            end_time?: string;
+            holidays?: components["schemas"]["HolidayRequest"][];
+            is_default?: boolean;
         };
         /** @description PUT needs `title`; PATCH nothing. Fields left out keep their value. */
         PatchedCaseUpdateInputRequest: {
@@ -1797,6 +2101,17 @@ export interface components {
             readonly created_by: number | null;
             readonly updated_by: number | null;
         };
+        StepCycleTime: {
+            /** @description 0-based position of the step in its run. */
+            position: number;
+            name: string;
+            /** @description Tasks decided. */
+            count: number;
+            /** Format: double */
+            median_seconds: number;
+            /** Format: double */
+            p90_seconds: number;
+        };
         StepInputRequest: {
             name: string;
             order: number;
@@ -1851,6 +2166,10 @@ export interface components {
          * @enum {string}
          */
         TaskStatusEnum: "pending" | "approved" | "rejected" | "completed" | "cancelled";
+        TaskSubject: {
+            type: string;
+            id: number;
+        };
         TaskWorkflow: {
             id: number;
             code: string | null;
@@ -2106,6 +2425,18 @@ export interface components {
             message: string;
             assignments: components["schemas"]["WorkflowAssignment"][];
             success: boolean;
+        };
+        WorkflowCycleTime: {
+            /** @description null: runs of workflows since deleted. */
+            workflow: number | null;
+            workflow_name: string;
+            /** @description Tasks decided. */
+            count: number;
+            /** Format: double */
+            median_seconds: number;
+            /** Format: double */
+            p90_seconds: number;
+            steps: components["schemas"]["StepCycleTime"][];
         };
         WorkflowInputRequest: {
             name: string;
@@ -5127,6 +5458,517 @@ export interface operations {
             };
         };
     };
+    calendars_list: {
+        parameters: {
+            query?: {
+                is_default?: boolean;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBusinessCalendarList"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    calendars_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BusinessCalendarInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessCalendar"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    calendars_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessCalendar"];
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    calendars_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BusinessCalendarInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessCalendar"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    calendars_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    calendars_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedBusinessCalendarInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessCalendar"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     cases_list: {
         parameters: {
             query?: {
@@ -5716,6 +6558,253 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CaseError"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    reports_approvers_list: {
+        parameters: {
+            query?: {
+                /** @description Decided on or after this day (UTC), e.g. 2026-06-01. */
+                from?: string;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Decided on or before this day (UTC), e.g. 2026-06-30. */
+                to?: string;
+                /** @description Only this workflow's runs. */
+                workflow?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedApproverList"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    reports_cycle_times_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Decided on or after this day (UTC), e.g. 2026-06-01. */
+                from?: string;
+                /** @description Decided on or before this day (UTC), e.g. 2026-06-30. */
+                to?: string;
+                /** @description Only this workflow's runs. */
+                workflow?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleTimes"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    reports_overdue_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Only this workflow's runs. */
+                workflow?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedOverdueTaskList"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
             /** @description Too many requests: retry after the `Retry-After` seconds. */
