@@ -29,10 +29,18 @@ APPROVER_EMAILS = ("approver1@demo.example", "approver2@demo.example")
 DEMO_CASE_REFERENCE = "CASE-DEMO-1"
 DEMO_CASE_TITLE = "Caller needs a safe place tonight"
 FINANCE_GROUP = "Finance Team"
-# (code, name, description, execution_order in Finance Team's chain)
-APPROVAL_WORKFLOWS = [
-    ("FAR_WF_V1", "FAR Approval Workflow", "First approval of a FAR transfer.", 1),
-    ("FAR_WF_REVIEW", "Secondary Review Workflow", "Second look at a FAR transfer.", 2),
+# (code, name, description, execution_order in Finance Team's chain, approval step config
+# beyond its approvers). The review is separation of duties: whoever approved the first
+# workflow may not approve it, so a FAR chain needs two different approvers.
+APPROVAL_WORKFLOWS: list[tuple[str, str, str, int, dict[str, Any]]] = [
+    ("FAR_WF_V1", "FAR Approval Workflow", "First approval of a FAR transfer.", 1, {}),
+    (
+        "FAR_WF_REVIEW",
+        "Secondary Review Workflow",
+        "Second look at a FAR transfer.",
+        2,
+        {"exclude_previous_deciders": True},
+    ),
 ]
 INTAKE_STEPS = [
     ("Verify Contact", "verify_contact", {}),
@@ -191,7 +199,8 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
     agent_user = next(user for user in users if user.role == Role.AGENT)
     finance = _finance_group(tenant, admin, [*approvers, agent_user], log)
     approval_workflows = []
-    for code, name, description, order in APPROVAL_WORKFLOWS:
+    # Two approvers besides the agent who files: the review needs someone other than the first.
+    for code, name, description, order, extra in APPROVAL_WORKFLOWS:
         workflow = _workflow(
             tenant,
             admin,
@@ -199,7 +208,13 @@ def seed_demo(log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
             name=name,
             description=description,
             transfer_type="FAR",
-            steps=[("Approve transfer", "approval", {"approvers": {"security_group": finance.pk}})],
+            steps=[
+                (
+                    "Approve transfer",
+                    "approval",
+                    {"approvers": {"security_group": finance.pk}, **extra},
+                )
+            ],
             log=log,
         )
         _assign(tenant, admin, finance, workflow, order, log)

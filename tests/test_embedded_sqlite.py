@@ -57,8 +57,17 @@ try:
     raise AssertionError("self-approval went through")
 except Forbidden:
     pass
-while Transfer.objects.get(pk=t.pk).status == "pending":
+transfer_decide(tenant=tenant, transfer_id=t.pk, decision="approve", actor=approver)
+# The review (FAR_WF_REVIEW) excludes whoever decided an earlier step: someone else decides.
+assert not TaskBallot.objects.filter(
+    task__subject_id=t.pk, task__status="pending", user=approver
+).exists()
+try:
     transfer_decide(tenant=tenant, transfer_id=t.pk, decision="approve", actor=approver)
+    raise AssertionError("a previous decider decided the review")
+except Forbidden:
+    pass
+transfer_decide(tenant=tenant, transfer_id=t.pk, decision="approve", actor=agent)
 assert Transfer.objects.get(pk=t.pk).status == "approved"
 assert runs(t) == ["completed", "completed"], runs(t)
 assert TaskBallot.objects.filter(task__subject_id=t.pk, decision="approve").count() == 2

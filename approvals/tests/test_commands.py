@@ -99,9 +99,9 @@ def test_seed_demo_adds_finance_team_and_is_idempotent():
         ("Finance Team", "FAR_WF_REVIEW", 2, True),
         ("Finance Team", "FAR_WF_V1", 1, True),
     ]
-    for code, name in (
-        ("FAR_WF_V1", "FAR Approval Workflow"),
-        ("FAR_WF_REVIEW", "Secondary Review Workflow"),
+    for code, name, extra in (
+        ("FAR_WF_V1", "FAR Approval Workflow", {}),
+        ("FAR_WF_REVIEW", "Secondary Review Workflow", {"exclude_previous_deciders": True}),
     ):
         workflow = Workflow.objects.get(code=code)
         assert (workflow.name, workflow.transfer_type, workflow.tenant_id) == (
@@ -116,6 +116,7 @@ def test_seed_demo_adds_finance_team_and_is_idempotent():
                     "approvers": {"security_group": finance.id},
                     "rule": "any",
                     "allow_self_approval": False,
+                    **extra,
                 },
             )
         ]

@@ -109,11 +109,11 @@ test.describe.serial("a transfer's approval chain", () => {
     await first.getByLabel("Comment (required to reject)").fill("Invoice checked");
     await first.getByRole("button", { name: "Approve" }).click();
     await expect(page.getByText(`You approved “Approve transfer” on Transfer ${CHAIN_REF}.`)).toBeVisible();
-    // The second workflow started at once: its task replaces the first one.
-    await expect(inboxCard(page, CHAIN_REF)).toContainText("Secondary Review Workflow");
-    await expect(inboxCard(page, CHAIN_REF)).toHaveCount(1);
+    // The second workflow started at once, but not for approver1: its step excludes whoever
+    // decided an earlier step of the chain (separation of duties).
+    await expect(inboxCard(page, CHAIN_REF)).toHaveCount(0);
 
-    await inboxCard(page, CHAIN_REF).getByRole("link", { name: `Transfer ${CHAIN_REF}` }).click();
+    await page.goto(transferPath);
     await expect(chainItem(page, 0)).toContainText("Approved");
     await expect(chainItem(page, 0)).toContainText("Approved by April Approver");
     await expect(chainItem(page, 0)).toContainText("“Invoice checked”");

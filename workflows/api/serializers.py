@@ -84,7 +84,9 @@ class StepInputSerializer(serializers.Serializer):
             "`security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: "
             "N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), "
             '`reject_rule` (`"first"` or N rejections; by default the first for any/all, '
-            "otherwise once approval is out of reach), `allow_self_approval`, `due_in_hours`."
+            "otherwise once approval is out of reach), `allow_self_approval`, "
+            "`exclude_previous_deciders` (true: whoever decided an earlier step of the "
+            "subject's chain may not decide this one), `due_in_hours`."
         ),
     )
 

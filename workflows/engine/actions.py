@@ -79,6 +79,15 @@ class ApprovalConfigSerializer(StrictSerializer):
     # is out of reach).
     reject_rule = RejectRuleField(required=False)
     allow_self_approval = serializers.BooleanField(default=False)
+    # Separation of duties: who decided an earlier step of the subject's chain may not decide
+    # this one. Left out of a config that does not set it (false).
+    exclude_previous_deciders = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Whoever decided an earlier step of the same subject's chain (any of its "
+            "workflows) gets no ballot on this one and is refused (403 previous_decider)."
+        ),
+    )
     due_in_hours = IntegerField(min_value=1, max_value=24 * 365, required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:

@@ -72,6 +72,7 @@ def task_decide_locked(
     )
     if outcome is None:
         return task
+    log.decider_id = actor.pk
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
     step_status = (
         StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else StepRunStatus.COMPLETED

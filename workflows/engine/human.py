@@ -56,9 +56,11 @@ def open_task(
     need: Need | None,
     *,
     log: UnitOfWork,
+    fresh: bool = False,
 ) -> int:
     """One statement: what the unit of work holds (writes, transitions), the step run, the
-    task (recorded as "" -> pending) and, for a vote, its ballots. The eligible count."""
+    task (recorded as "" -> pending) and, for a vote, its ballots. The eligible count.
+    `fresh`: none for whoever decided a task of the same subject (see `inserts.open_task`)."""
     return inserts.open_task(
         task,
         step_written,
@@ -67,6 +69,8 @@ def open_task(
         pending=log.absorb(),
         transitions=log.take_rows(),
         recorded_by=log.recorded_by(),
+        fresh=fresh,
+        decider_id=log.decider_id,
     )
 
 

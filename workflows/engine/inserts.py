@@ -20,6 +20,7 @@ from workflows.engine.rows import (
 from workflows.engine.rules import REQUIRED_SQL, Need
 from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, qn, to_json
 from workflows.engine.store import (
+    PREVIOUS_DECIDER_SQL,
     TRANSITION_COLUMNS,
     TRANSITION_KEYS,
     TRANSITION_RECORD,
@@ -150,7 +151,9 @@ _COUNTS = ("eligible_count", "required_approvals")
 
 
 @cached
-def _open_task_sql(step_sql: str | None, eligible_sql: str | None) -> tuple[str, tuple]:
+def _open_task_sql(
+    step_sql: str | None, eligible_sql: str | None, fresh: bool = False
+) -> tuple[str, tuple]:
     counted = eligible_sql is not None
     targets = tuple(
         f
@@ -184,7 +187,7 @@ def _open_task_sql(step_sql: str | None, eligible_sql: str | None) -> tuple[str,
     required = REQUIRED_SQL.format(count="(SELECT count(*) FROM e)")  # the rule's `Need`
     assert eligible_sql is not None
     sql = (
-        f"WITH {step}e AS ({_chosen(eligible_sql)}), "
+        f"WITH {step}e AS ({_chosen(eligible_sql, fresh)}), "
         f"t AS (INSERT INTO {table} ({names}) "
         f"SELECT {row}, (SELECT count(*) FROM e), {required} {source} RETURNING id, tenant_id), "
         f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
@@ -194,9 +197,20 @@ def _open_task_sql(step_sql: str | None, eligible_sql: str | None) -> tuple[str,
     return sql, targets
 
 
-def _chosen(eligible_sql: str) -> str:
-    # The eligible users but the submitter (the first parameter; NULL excludes nobody).
-    return f"SELECT uid FROM ({eligible_sql}) AS el WHERE CAST(%s AS BIGINT) IS NULL OR uid <> %s"
+def _chosen(eligible_sql: str, fresh: bool = False) -> str:
+    # The eligible users but the submitter (the first parameter; NULL excludes nobody) and,
+    # if `fresh`, but whoever decided a task of the same subject (tenant, type, id: the next
+    # three parameters) or decided in this operation (the last: the writes of that decision
+    # travel with this statement, which does not see them). The task being opened is not
+    # among them: on PostgreSQL it is inserted by the same statement (invisible to its
+    # snapshot), on SQLite it has no decision yet.
+    sql = f"SELECT uid FROM ({eligible_sql}) AS el WHERE (CAST(%s AS BIGINT) IS NULL OR uid <> %s)"
+    if fresh:
+        decided = PREVIOUS_DECIDER_SQL.format(
+            tenant="%s", subject_type="%s", subject_id="%s", extra="", uid="el.uid"
+        )
+        sql += f" AND NOT EXISTS ({decided}) AND (CAST(%s AS BIGINT) IS NULL OR uid <> %s)"
+    return sql
 
 
 def open_task(
@@ -208,6 +222,8 @@ def open_task(
     pending: Sequence[Statement] = (),
     transitions: Sequence[tuple] = (),
     recorded_by: tuple[int | None, str, Any] = (None, "", None),
+    fresh: bool = False,
+    decider_id: int | None = None,
 ) -> int:
     """After `pending`, write the step run (`step_statement`, None if it was inserted already
     as it is), insert `task` and, for
@@ -218,12 +234,18 @@ def open_task(
     eligible count (0 for a task without ballots).
 
     `need`: the approvals required (a vote's rule), worked out from the eligible count by
-    the same statement."""
+    the same statement. `fresh`: leave out of the eligible whoever decided a task of the
+    same subject (an approval step's `exclude_previous_deciders`), and `decider_id`, whose
+    decision in the same operation `pending` may still hold."""
     actor_id, comment, when = recorded_by
     exclude = None if task.allow_self_approval else task.submitted_by_id
     eligible_sql, eligible_params = eligible if eligible is not None else (None, ())
+    chosen_params = [*eligible_params, exclude, exclude]
+    if fresh:  # separation of duties: the subject whose deciders get no ballot
+        chosen_params += [task.tenant_id, task.subject_type, task.subject_id]
+        chosen_params += [decider_id, decider_id]
     if is_postgres():
-        sql, targets = _open_task_sql(step_statement and step_statement[0], eligible_sql)
+        sql, targets = _open_task_sql(step_statement and step_statement[0], eligible_sql, fresh)
         log_rows = to_json(
             [
                 {"n": n, **dict(zip(TRANSITION_KEYS, row, strict=True))}
@@ -232,7 +254,7 @@ def open_task(
         )
         params = [
             *(step_statement[1] if step_statement else ()),
-            *([*eligible_params, exclude, exclude] if eligible is not None else []),
+            *(chosen_params if eligible is not None else []),
             *((need or Need()).sql_params() if eligible is not None else []),
             to_json({f.column: getattr(task, f.attname) for f in targets}),
             log_rows,
@@ -251,9 +273,9 @@ def open_task(
         if eligible_sql is not None:
             _, eligible_count = execute(
                 f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, "
-                f"comment, data) SELECT %s, %s, uid, '', '{{}}' FROM ({_chosen(eligible_sql)}) "
-                "AS e",
-                [task.tenant_id, task.pk, *eligible_params, exclude, exclude],
+                f"comment, data) SELECT %s, %s, uid, '', '{{}}' "
+                f"FROM ({_chosen(eligible_sql, fresh)}) AS e",
+                [task.tenant_id, task.pk, *chosen_params],
             )
         own = (task.tenant_id, "task", task.pk, "", "pending", actor_id, comment, when)
         execute(*transitions_statement([*transitions, own]))

@@ -11,7 +11,13 @@ from workflows.engine.approvers import eligible_sql
 from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import ActionSpec
 from workflows.engine.runner import fail_step
-from workflows.engine.store import Ballot, Locked, close_ballots, vote
+from workflows.engine.store import (
+    EXCLUDE_PREVIOUS_DECIDERS,
+    Ballot,
+    Locked,
+    close_ballots,
+    vote,
+)
 from workflows.engine.uow import UnitOfWork
 from workflows.models import BallotDecision, StepRun, WorkflowRun
 
@@ -31,7 +37,10 @@ class VoteKind(StepKind):
         # Ballots (one per eligible user, the submitter excluded unless allowed) go in with
         # the task, which counts them and works out the approvals required (`need`).
         users = eligible_sql(run.tenant_id, config.get("approvers") or {})
-        eligible = human.open_task(task, written, users, need, log=log)
+        # Separation of duties: who decided an earlier step of the subject's chain (any run)
+        # gets no ballot, if the step says so.
+        fresh = bool(config.get(EXCLUDE_PREVIOUS_DECIDERS, False))
+        eligible = human.open_task(task, written, users, need, log=log, fresh=fresh)
         needed = need.of(eligible)
         if eligible == 0 or needed > eligible:
             human.cancel_task(task, log=log)
@@ -61,6 +70,11 @@ class VoteKind(StepKind):
             raise Forbidden("You cannot approve your own request.", "self_approval")
         if locked.ballot is Ballot.DECIDED:
             raise Conflict("You have already decided this task.", "already_voted")
+        if locked.previous_decider:  # e.g. eligible again by a ballot given another way
+            raise Forbidden(
+                "You decided an earlier step of this request; this step needs someone who did not.",
+                "previous_decider",
+            )
         if locked.ballot is not Ballot.OPEN:
             raise Forbidden("You are not an eligible approver for this task.", "not_eligible")
         if approve:

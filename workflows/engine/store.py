@@ -40,6 +40,19 @@ TRANSITION_RECORD = (
 )
 
 
+# The tasks of a subject (`{tenant}`, `{subject_type}`, `{subject_id}`) that `{uid}` decided:
+# as the task's decider (a form, a vote that closed) or by a ballot. Separation of duties (an
+# approval step's `exclude_previous_deciders`) keeps them off the step's task.
+PREVIOUS_DECIDER_SQL = (
+    f"SELECT 1 FROM {qn(HumanTask._meta.db_table)} pt WHERE pt.tenant_id = {{tenant}} "
+    "AND pt.subject_type = {subject_type} AND pt.subject_id = {subject_id}{extra} "
+    "AND (pt.decided_by_id = {uid} "
+    f"OR EXISTS (SELECT 1 FROM {qn(TaskBallot._meta.db_table)} pb "
+    "WHERE pb.tenant_id = pt.tenant_id AND pb.task_id = pt.id AND pb.user_id = {uid} "
+    "AND pb.decision IS NOT NULL))"
+)
+EXCLUDE_PREVIOUS_DECIDERS = "exclude_previous_deciders"  # the approval step's config key
+
 _T, _S, _R = width(HumanTask), width(StepRun), width(WorkflowRun)
 
 
@@ -86,6 +99,9 @@ class Locked:
     next_step: StepRun | None  # the run's step run after this one (None: it is the last)
     next_run: WorkflowRun | None  # the chain's next run (same subject, next sequence)
     next_run_first_step: StepRun | None  # its step run at position 0
+    # The voter decided another task of the same subject and the step excludes such people
+    # (`exclude_previous_deciders`).
+    previous_decider: bool = False
 
 
 def lock_task(
@@ -112,10 +128,11 @@ def lock_task(
         assert subject is not None
         params = [*subject, status, action]
     sql = _lock_task_sql(task_id is not None)
+    voters = [voter_id] * 3  # the previous-decider check's two, then the ballot's
     if is_postgres():
-        rows, _ = execute(sql, [tenant_id, *params, voter_id])
+        rows, _ = execute(sql, [tenant_id, *params, *voters])
     else:
-        rows, _ = execute(sql, [voter_id, tenant_id, *params])
+        rows, _ = execute(sql, [*voters, tenant_id, *params])
     if not rows:
         return None
     row, db = rows[0], connections[DEFAULT_DB_ALIAS]
@@ -130,7 +147,7 @@ def lock_task(
         next_run = instance(WorkflowRun, row[at : at + _R], db)
         first = row[at + _R : at + _R + _S]
         first_step = instance(StepRun, first, db) if first[0] is not None else None
-    ballot_id, ballot_open = row[-2:]
+    previous_decider, ballot_id, ballot_open = row[-3:]
     HumanTask.step_run.field.set_cached_value(task, step_run)
     HumanTask.run.field.set_cached_value(task, run)
     StepRun.run.field.set_cached_value(step_run, run)
@@ -142,7 +159,27 @@ def lock_task(
         next_step,
         next_run,
         first_step,
+        bool(previous_decider),
     )
+
+
+def _previous_decider() -> str:
+    # Whether the voter (two parameters) decided another task of this task's subject, asked
+    # only when the step excludes previous deciders.
+    key = EXCLUDE_PREVIOUS_DECIDERS
+    flag = (
+        f"(s.config ->> '{key}') = 'true'"
+        if is_postgres()
+        else f"json_extract(s.config, '$.{key}') = 1"
+    )
+    decided = PREVIOUS_DECIDER_SQL.format(
+        tenant="t.tenant_id",
+        subject_type="t.subject_type",
+        subject_id="t.subject_id",
+        extra=" AND pt.id <> t.id",
+        uid="%s",
+    )
+    return f"CASE WHEN {flag} THEN EXISTS ({decided}) ELSE false END"
 
 
 @cached
@@ -156,7 +193,7 @@ def _lock_task_sql(by_id: bool) -> str:
     select = (
         f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')}, "
         f"{columns(StepRun, 'ns')}, {columns(WorkflowRun, 'nr')}, {columns(StepRun, 'nf')}, "
-        "b.id, b.decision IS NULL "
+        f"{_previous_decider()}, b.id, b.decision IS NULL "
     )
     joins = (
         f"JOIN {steps} s ON s.id = t.step_run_id "

@@ -47,6 +47,10 @@ class UnitOfWork:
         self.pending: list[Statement] = []
         self._rows: set[tuple[str, Any]] = set()  # (table, pk) written by `pending`
         self._orm = 0  # depth of `orm()` blocks: nothing is held inside one
+        # Who decided a task in this operation: their ballot and the task's decided_by may
+        # still be held, unseen by the statement that opens the next task (separation of
+        # duties asks it: see `inserts.open_task`).
+        self.decider_id: int | None = None
 
     def record(
         self,
