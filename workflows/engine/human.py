@@ -58,7 +58,9 @@ def open_task(
     log: UnitOfWork,
 ) -> int:
     """One statement: what the unit of work holds (writes, transitions), the step run, the
-    task (recorded as "" -> pending) and, for a vote, its ballots. The eligible count."""
+    task (recorded as "" -> pending, its `task.created` event) and, for a vote, its ballots.
+    The eligible count."""
+    log.opened(task)
     return inserts.open_task(
         task,
         step_written,
