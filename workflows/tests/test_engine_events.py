@@ -206,3 +206,47 @@ def test_a_failing_receiver_is_retried_with_the_policy_then_given_up(tenant, cha
         assert not Job.objects.filter(status=JobStatus.SCHEDULED).exists()
         assert policy.max_attempts == 5
         assert [policy.delay(n) for n in range(1, 5)] == [10, 20, 40, 80]
+
+
+def test_a_form_task_mails_the_people_of_its_roles(tenant, other_tenant, make_user):
+    from accounts.models import Role
+    from workflows.tests.engine_helpers import open_task, start
+    from workflows.tests.test_inbox_open_work import form_workflow
+
+    agent, supervisor = make_user(Role.AGENT), make_user(Role.SUPERVISOR)
+    make_user(Role.VIEWER)
+    make_user(Role.AGENT, tenant=other_tenant)
+    inactive = make_user(Role.AGENT)
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    run = start(tenant, form_workflow(tenant))
+    task = open_task(run)
+    assert event_handlers.awaited_by(task) != []
+    mail.outbox.clear()
+    drain()
+    mailed = {m.to[0] for m in mail.outbox}
+    assert {agent.email, supervisor.email} <= mailed
+    assert inactive.email not in mailed
+    assert all(
+        u.role in ("ADMIN", "SUPERVISOR", "AGENT") and u.tenant_id == tenant.pk and u.is_active
+        for u in type(agent).objects.filter(email__in=mailed)
+    )
+    assert all(notifications.task_link(task.pk) in m.body for m in mail.outbox)
+
+
+def test_a_failed_run_is_a_run_failed_event(tenant):
+    from workflows.models import RunStatus
+    from workflows.tests.engine_helpers import approval_workflow, start
+
+    with WebhookServer([200]) as server:
+        subscribe(tenant, server.url, events=["run.failed"])
+        # Nobody holds the role: the task cannot be decided, the step and the run fail.
+        run = start(tenant, approval_workflow(tenant, {"approvers": {"role": "VIEWER"}}))
+        run.refresh_from_db()
+        assert run.status == RunStatus.FAILED
+        assert Job.objects.filter(key=f"event:run.failed:run:{run.pk}").exists()
+        drain()
+        assert [r["headers"]["X-Workflows-Event"] for r in server.requests] == ["run.failed"]
+        body = json.loads(server.requests[0]["body"])
+        assert body["data"]["run"]["id"] == run.pk
+        assert body["data"]["status"] == RunStatus.FAILED
