@@ -59,8 +59,10 @@ def open_task(
     fresh: bool = False,
 ) -> int:
     """One statement: what the unit of work holds (writes, transitions), the step run, the
-    task (recorded as "" -> pending) and, for a vote, its ballots. The eligible count.
-    `fresh`: none for whoever decided a task of the same subject (see `inserts.open_task`)."""
+    task (recorded as "" -> pending, its `task.created` event) and, for a vote, its ballots.
+    The eligible count. `fresh`: none for whoever decided a task of the same subject (see
+    `inserts.open_task`)."""
+    log.opened(task)
     return inserts.open_task(
         task,
         step_written,

@@ -16,6 +16,10 @@ The ORM does not see held writes, so code that reads or writes through it does s
 
 which sends what is held before the block, and sends every write made inside it at once, so
 that the ORM always sees what the operation has done so far.
+
+Events (`events`): a recorded move that means one (`task.decided`, `run.completed`, ...), and
+a task about to open (`opened`), hold its job's INSERT, which travels with the operation's
+next statement like a held write: no round trip of its own.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
-from workflows.engine import statuses
+from workflows.engine import events, statuses
 from workflows.engine.rows import update
 from workflows.engine.sql import Rows, Statement, batch
 from workflows.engine.store import transitions_statement
@@ -51,6 +55,8 @@ class UnitOfWork:
         # still be held, unseen by the statement that opens the next task (separation of
         # duties asks it: see `inserts.open_task`).
         self.decider_id: int | None = None
+        self._events: list[Statement] = []  # the events' job INSERTs, not sent yet
+        self._event_keys: set[str] = set()  # one job per event key and operation
 
     def record(
         self,
@@ -72,6 +78,18 @@ class UnitOfWork:
                 self.comment if comment is None else comment,
             )
         )
+        event = events.from_move(object_type, object_id, from_status, to_status)
+        if event is not None:
+            self._event(event)
+
+    def opened(self, task: Any) -> None:
+        """`task` (not inserted yet) opens with the operation's next statement."""
+        self._event(events.task_created(task))
+
+    def _event(self, event: events.Event) -> None:
+        if event.key not in self._event_keys:
+            self._event_keys.add(event.key)
+            self._events.append(events.job_statement(self.tenant_id, event))
 
     def defer(self, *statements: Statement) -> None:
         """Hold statements that write rows nothing else in this operation writes."""
@@ -93,8 +111,9 @@ class UnitOfWork:
             self._send()
 
     def absorb(self) -> list[Statement]:
-        """Hand the held writes to a statement that sends them first."""
-        pending, self.pending = self.pending, []
+        """Hand the held writes (and the events' jobs) to a statement that sends them first."""
+        pending, self.pending = [*self.pending, *self._events], []
+        self._events = []
         self._rows.clear()
         return pending
 

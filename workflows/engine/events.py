@@ -1,0 +1,115 @@
+"""Engine events (`task.created`, `task.decided`, `run.completed`, `run.failed`,
+`transfer.approved`, `transfer.rejected`): what the unit of work records, named for the world
+outside. Each becomes one job of kind `engine.event` (`jobs.schedule_statement`), written by a
+piece of a statement the operation sends anyway, so an event costs no round trip; the job's
+handler (`workflows.event_handlers`) turns it into webhook deliveries and notification emails
+after the operation commits (a rolled-back operation leaves no job, hence no event).
+
+A job's key is `event:<event>:<object_type>:<id>`: the same event again while its job is live
+is the same job, and webhook deliveries are keyed alike (delivered once). A task is inserted by
+the statement that opens it (`inserts.open_task`), so its id is unknown while that statement is
+built: its `task.created` travels in that same statement keyed by its step run (one task per
+step run), and the handler finds the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workflows.engine import jobs
+from workflows.engine.sql import Statement
+from workflows.models import HumanTask, RunStatus, TaskStatus
+
+JOB_KIND = "engine.event"
+
+# (object_type, to_status) -> event. Moves not listed (a run started, a task cancelled, a
+# transfer created) are no event.
+_BY_MOVE: dict[tuple[str, str], str] = {
+    ("task", TaskStatus.APPROVED): "task.decided",
+    ("task", TaskStatus.REJECTED): "task.decided",
+    ("task", TaskStatus.COMPLETED): "task.decided",
+    ("run", RunStatus.COMPLETED): "run.completed",
+    ("run", RunStatus.FAILED): "run.failed",
+    ("transfer", "approved"): "transfer.approved",
+    ("transfer", "rejected"): "transfer.rejected",
+}
+# Only from these states (a retried run goes failed -> running -> failed again: one more
+# `run.failed`, which is a new fact; its key repeats, so a live job absorbs it).
+_FROM: dict[str, frozenset[str]] = {
+    "task": frozenset({TaskStatus.PENDING}),
+    "run": frozenset({RunStatus.RUNNING}),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    object_type: str
+    object_id: int  # for `task.created`: the task's step run (see the module's docstring)
+    status: str
+    run_id: int | None = None
+    subject_type: str = ""
+    subject_id: int | None = None
+    by_step_run: bool = False
+
+    @property
+    def key(self) -> str:
+        kind = "step_run" if self.by_step_run else self.object_type
+        return f"event:{self.name}:{kind}:{self.object_id}"
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "event": self.name,
+            "object_type": self.object_type,
+            "status": self.status,
+        }
+        if self.by_step_run:
+            payload["step_run_id"] = self.object_id
+        else:
+            payload["object_id"] = self.object_id
+        if self.run_id is not None:
+            payload["run_id"] = self.run_id
+        if self.subject_type and self.subject_id is not None:
+            payload["subject"] = {"type": self.subject_type, "id": self.subject_id}
+        return payload
+
+
+def from_move(object_type: str, object_id: int, from_status: str, to_status: str) -> Event | None:
+    """The event a recorded state change means, if any."""
+    name = _BY_MOVE.get((object_type, to_status))
+    if name is None:
+        return None
+    allowed = _FROM.get(object_type)
+    if allowed is not None and (from_status or "") not in allowed:
+        return None
+    return Event(
+        name,
+        object_type,
+        int(object_id),
+        to_status,
+        run_id=int(object_id) if object_type == "run" else None,
+        subject_type="" if object_type in ("task", "run") else object_type,
+        subject_id=None if object_type in ("task", "run") else int(object_id),
+    )
+
+
+def task_created(task: HumanTask) -> Event:
+    """`task.created` of a task about to be inserted (no pk yet): keyed by its step run."""
+    return Event(
+        "task.created",
+        "task",
+        int(task.step_run_id),
+        TaskStatus.PENDING,
+        run_id=task.run_id,
+        subject_type=task.subject_type,
+        subject_id=task.subject_id,
+        by_step_run=True,
+    )
+
+
+def job_statement(tenant_id: int, event: Event) -> Statement:
+    """The event's job, as an INSERT that travels in a batch of the engine's statements."""
+    return jobs.schedule_statement(
+        tenant_id=tenant_id, kind=JOB_KIND, payload=event.payload(), key=event.key
+    )
