@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationFailed
-from workflows.engine import store
+from workflows.engine import store, timers
 from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
 from workflows.engine.runner import step_finished
@@ -73,6 +73,7 @@ def task_decide_locked(
     if outcome is None:
         return task
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
+    timers.task_closed(task, log=log)
     step_status = (
         StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else StepRunStatus.COMPLETED
     )
