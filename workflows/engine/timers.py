@@ -94,9 +94,12 @@ def check_config(serializer: serializers.Serializer, attrs: dict[str, Any]) -> N
     if "escalate_to" in attrs and not escalates:
         fail("escalate_to", "Only allowed with escalate_after_hours or on_timeout 'escalate'.")
     tenant = serializer.context.get("tenant")
-    if attrs.get("business_hours") and tenant is not None:
-        if not BusinessCalendar.objects.filter(tenant_id=tenant.pk, is_default=True).exists():
-            fail("business_hours", "The tenant has no default business calendar.")
+    if (
+        attrs.get("business_hours")
+        and tenant is not None
+        and not BusinessCalendar.objects.filter(tenant_id=tenant.pk, is_default=True).exists()
+    ):
+        fail("business_hours", "The tenant has no default business calendar.")
 
 
 def has_timers(config: dict[str, Any]) -> bool:
@@ -162,7 +165,7 @@ def task_opened(task: HumanTask, config: dict[str, Any], *, log: UnitOfWork, now
 _CANCEL_SQL = (
     f"UPDATE {qn(Job._meta.db_table)} SET status = 'cancelled', finished_at = %s, "
     "locked_until = NULL WHERE tenant_id = %s AND status IN ('scheduled', 'running') "
-    "AND \"key\" LIKE %s AND id <> %s"
+    'AND "key" LIKE %s AND id <> %s'
 )
 
 
@@ -274,7 +277,8 @@ def _timeout(job: Job) -> None:
         task.status, task.decided_at, task.decided_by = outcome, now, None
         log.write(task, ["status", "decided_at", "decided_by"])
         log.record("task", task.pk, TaskStatus.PENDING, outcome)
-        status = StepRunStatus.COMPLETED if outcome == TaskStatus.APPROVED else StepRunStatus.REJECTED
+        approved = outcome == TaskStatus.APPROVED
+        status = StepRunStatus.COMPLETED if approved else StepRunStatus.REJECTED
         step_finished(
             step_run,
             run,

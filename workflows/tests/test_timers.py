@@ -108,7 +108,10 @@ BASE = {"approvers": {"role": "SUPERVISOR"}}
         ({"due_in_hours": 8, "escalate_to": {"role": "ADMIN"}}, "escalate_to"),
         ({"due_in_hours": 8, "remind_every_hours": 0}, "remind_every_hours"),
         ({"due_in_hours": 8, "remind_every_hours": 24 * 366}, "remind_every_hours"),
-        ({"due_in_hours": 8, "escalate_after_hours": -1, "escalate_to": {}}, "escalate_after_hours"),
+        (
+            {"due_in_hours": 8, "escalate_after_hours": -1, "escalate_to": {"role": "ADMIN"}},
+            "escalate_after_hours",
+        ),
         ({"due_in_hours": 8, "business_hours": True}, "business_hours"),  # no default calendar
         ({"due_in_hours": 8, "business_hours": "yes please"}, "business_hours"),
     ],
@@ -223,7 +226,9 @@ def test_on_timeout_reject_closes_the_task_as_the_system(tenant, make_user, clie
 
 @pytest.mark.django_db
 def test_on_timeout_approve_moves_the_chain_on(tenant, make_user, client_for):
-    chain = make_chain(tenant, make_user, client_for, workflows=2, due_in_hours=8, on_timeout="approve")
+    chain = make_chain(
+        tenant, make_user, client_for, workflows=2, due_in_hours=8, on_timeout="approve"
+    )
     transfer_id, task = open_task(chain)
     assert poll(task.due_at + timedelta(minutes=1)) == 1
     task.refresh_from_db()
@@ -315,7 +320,8 @@ def test_two_racing_pollers_fire_each_timer_once(tenant, make_user, client_for):
     task.refresh_from_db()
     assert task.status == TaskStatus.REJECTED
     assert list(timed_out(task)) == [("pending", "rejected")]
-    assert Job.objects.filter(key__startswith=f"task:{task.pk}:", status=JobStatus.DONE).count() == 2
+    done = Job.objects.filter(key__startswith=f"task:{task.pk}:", status=JobStatus.DONE)
+    assert done.count() == 2
 
 
 # --- business hours -------------------------------------------------------------------------
