@@ -11,8 +11,8 @@ hours are counted). Every timer needs `due_in_hours`.
   travel with its next statement (`jobs.schedule_statement`), under the keys
   `task:<id>:due`, `task:<id>:escalate` and `task:<id>:remind:<n>`. A task without timers
   costs nothing.
-- The operation that closes a task with a due time cancels its live jobs (`cancel_statement`,
-  held likewise).
+- The operation that closes a task with a due time cancels its scheduled jobs
+  (`cancel_statement`, held likewise).
 - A handler locks the task (the decisions' lock path) and does nothing unless it is still
   pending: a task decided a moment before its deadline fires nothing. Each firing writes a
   transition with a comment: the task's own move on a timeout, a `task_timer` row
@@ -164,13 +164,15 @@ def task_opened(task: HumanTask, config: dict[str, Any], *, log: UnitOfWork, now
 
 _CANCEL_SQL = (
     f"UPDATE {qn(Job._meta.db_table)} SET status = 'cancelled', finished_at = %s, "
-    "locked_until = NULL WHERE tenant_id = %s AND status IN ('scheduled', 'running') "
+    "locked_until = NULL WHERE tenant_id = %s AND status = 'scheduled' "
     'AND "key" LIKE %s AND id <> %s'
 )
 
 
 def cancel_statement(task: HumanTask, *, except_job: int = 0) -> Statement:
-    """Cancel the task's live timer jobs (but `except_job`, the one running this)."""
+    """Cancel the task's timer jobs not yet claimed (but `except_job`). One that runs now
+    waits for the task's lock, then finds it closed and does nothing: cancelling it would
+    only undo that nothing, and the batch of jobs it runs in with the caller's."""
     return _CANCEL_SQL, [timezone.now(), task.tenant_id, f"task:{task.pk}:%", except_job]
 
 

@@ -296,12 +296,26 @@ def test_a_task_decided_before_its_deadline_fires_nothing(tenant, make_user, cli
     assert mail.outbox == []
 
 
+@pytest.mark.django_db
+def test_cancelling_the_run_cancels_the_timers(tenant, make_user, client_for):
+    chain = make_chain(tenant, make_user, client_for, due_in_hours=8, on_timeout="approve")
+    _, task = open_task(chain)
+    assert live_keys(task) == {f"task:{task.pk}:due"}
+    response = client_for(make_user(Role.SUPERVISOR)).post(
+        f"/api/runs/{task.run_id}/cancel/", {"comment": "dup"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert live_keys(task) == set()
+    assert poll(task.due_at) == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_racing_pollers_fire_each_timer_once(tenant, make_user, client_for):
     chain = make_chain(
-        tenant, make_user, client_for, due_in_hours=8, on_timeout="reject", remind_every_hours=8
+        tenant, make_user, client_for, due_in_hours=8, on_timeout="reject", remind_every_hours=4
     )
     _, task = open_task(chain)
+    mail.outbox.clear()
     start, ran = threading.Barrier(2), []
 
     def poller() -> None:
@@ -316,10 +330,11 @@ def test_two_racing_pollers_fire_each_timer_once(tenant, make_user, client_for):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(ran) == 2  # the due job and the first reminder, once each
+    assert sum(ran) == 2  # the first reminder and the due job, once each
     task.refresh_from_db()
     assert task.status == TaskStatus.REJECTED
     assert list(timed_out(task)) == [("pending", "rejected")]
+    assert len(mail.outbox) == 2  # one reminder per approver
     done = Job.objects.filter(key__startswith=f"task:{task.pk}:", status=JobStatus.DONE)
     assert done.count() == 2
 
