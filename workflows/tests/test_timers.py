@@ -375,3 +375,53 @@ def test_business_hours_without_a_default_calendar_count_wall_clock_hours(tenant
     config = {"due_in_hours": 3, "business_hours": True}
     friday = datetime(2026, 6, 5, 16, tzinfo=PARIS)
     assert timers.due_time(tenant.pk, config, friday) == friday + timedelta(hours=3)
+
+
+@pytest.mark.django_db
+def test_timers_cost_one_statement_where_a_task_opens_and_none_where_it_closes(
+    tenant, make_user, client_for
+):
+    """The budget of test_engine_statement_budget_per_transfer (3 to create, 2 per decision)
+    plus the held job inserts, sent after the task's statement: one more where a task opens;
+    the cancel travels with the closing statement."""
+    from decimal import Decimal
+
+    from django.test.utils import CaptureQueriesContext
+
+    from approvals.services.transfers import transfer_create, transfer_decide
+
+    chain = make_chain(
+        tenant,
+        make_user,
+        client_for,
+        workflows=2,
+        due_in_hours=8,
+        on_timeout="reject",
+        remind_every_hours=2,
+    )
+
+    def work(captured):
+        return [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+    with CaptureQueriesContext(connection) as create:
+        transfer = transfer_create(
+            tenant=tenant,
+            transfer_type="FAR",
+            reference="BUDGET-T",
+            amount=Decimal("10.00"),
+            currency="EUR",
+            security_group_id=chain.group.pk,
+            actor=chain.submitter,
+        )
+    assert len(work(create)) == 4
+    first = HumanTask.objects.get(subject_id=transfer.pk, status=TaskStatus.PENDING)
+    assert live_keys(first) == {f"task:{first.pk}:due", f"task:{first.pk}:remind:1"}
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as decide:
+            transfer_decide(
+                tenant=tenant, transfer_id=transfer.pk, decision="approve", actor=chain.approvers[0]
+            )
+        counts.append(len(work(decide)))
+    assert counts == [3, 2]  # the second task opens (jobs: +1); the last closes (cancel: +0)
+    assert not Job.objects.filter(status=JobStatus.SCHEDULED).exists()
