@@ -334,7 +334,10 @@ def test_two_racing_pollers_fire_each_timer_once(tenant, make_user, client_for):
     task.refresh_from_db()
     assert task.status == TaskStatus.REJECTED
     assert list(timed_out(task)) == [("pending", "rejected")]
-    assert len(mail.outbox) == 2  # one reminder per approver
+    # The reminder mails each approver once, or nobody if the due job closed the task first
+    # (the pollers may split the two jobs).
+    recipients = sorted(m.to[0] for m in mail.outbox)
+    assert recipients in ([], sorted(u.email for u in chain.approvers))
     done = Job.objects.filter(key__startswith=f"task:{task.pk}:", status=JobStatus.DONE)
     assert done.count() == 2
 
