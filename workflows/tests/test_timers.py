@@ -35,11 +35,27 @@ from workflows.models import (
 GROUP = "__group__"
 
 
+TIMER_KINDS = (timers.TIMEOUT, timers.REMIND, timers.ESCALATE)
+
+
+def timer_jobs_done() -> set[int]:
+    return set(
+        Job.objects.filter(kind__in=TIMER_KINDS, status=JobStatus.DONE).values_list("pk", flat=True)
+    )
+
+
 def poll(at: datetime) -> int:
-    ran = jobs.run_due(now=at)
+    """One poll at `at`; how many timer jobs it ran (other jobs, e.g. engine events, may run
+    too)."""
+    before = timer_jobs_done()
+    jobs.run_due(now=at)
     if connection.in_atomic_block:
         set_db_context(bypass=True)
-    return ran
+    return len(timer_jobs_done() - before)
+
+
+def mails(kind: str) -> list:
+    return [m for m in mail.outbox if m.extra_headers["X-Workflows-Notification"] == kind]
 
 
 def make_chain(tenant, make_user, client_for, workflows=1, **timer_config):
@@ -153,10 +169,10 @@ def test_reminders_go_to_open_ballots_and_repeat(tenant, make_user, client_for):
     assert live_keys(task) == {f"task:{task.pk}:remind:1"}  # no on_timeout: no due job
     t0 = timezone.now()
     assert poll(t0 + timedelta(hours=7)) == 0
-    assert mail.outbox == []
+    assert mails("task_due_soon") == []
     assert poll(t0 + timedelta(hours=8, minutes=1)) == 1
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in chain.approvers)
-    assert {m.extra_headers["X-Workflows-Notification"] for m in mail.outbox} == {"task_due_soon"}
+    reminded = mails("task_due_soon")
+    assert sorted(m.to[0] for m in reminded) == sorted(u.email for u in chain.approvers)
     assert live_keys(task) == {f"task:{task.pk}:remind:2"}
     assert timer_rows(task) == [("reminded", "Reminder 1: 2 open ballot(s)")]
     # One approver decides (rule all keeps the task open? rule any closes it): reminders stop.
@@ -164,7 +180,7 @@ def test_reminders_go_to_open_ballots_and_repeat(tenant, make_user, client_for):
     assert chain.approve(transfer_id).status_code == 200
     assert live_keys(task) == set()
     assert poll(t0 + timedelta(hours=17)) == 0
-    assert mail.outbox == []
+    assert mails("task_due_soon") == []
 
 
 @pytest.mark.django_db
@@ -185,8 +201,7 @@ def test_escalation_adds_ballots_and_notifies(tenant, make_user, client_for):
     assert task.status == TaskStatus.PENDING
     assert task.eligible_count == 3
     assert TaskBallot.objects.filter(task=task, user=boss, decision__isnull=True).exists()
-    assert [m.to[0] for m in mail.outbox] == [boss.email]
-    assert mail.outbox[0].extra_headers["X-Workflows-Notification"] == "task_escalated"
+    assert [m.to[0] for m in mails("task_escalated")] == [boss.email]
     assert timer_rows(task) == [("escalated", "Escalated: 1 more approver(s)")]
     # The escalated approver can now decide.
     response = client_for(boss).post(
@@ -272,7 +287,7 @@ def test_on_timeout_escalate(tenant, make_user, client_for):
     assert task.status == TaskStatus.PENDING
     assert task.eligible_count == 3
     assert timer_rows(task) == [("escalated", "Timed out, escalated: 1 more approver(s)")]
-    assert [m.to[0] for m in mail.outbox] == [boss.email]
+    assert [m.to[0] for m in mails("task_escalated")] == [boss.email]
 
 
 @pytest.mark.django_db
@@ -293,7 +308,7 @@ def test_a_task_decided_before_its_deadline_fires_nothing(tenant, make_user, cli
     assert StateTransition.objects.count() == before
     task.refresh_from_db()
     assert task.status == TaskStatus.APPROVED
-    assert mail.outbox == []
+    assert mails("task_due_soon") == []
 
 
 @pytest.mark.django_db
@@ -330,13 +345,13 @@ def test_two_racing_pollers_fire_each_timer_once(tenant, make_user, client_for):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(ran) == 2  # the first reminder and the due job, once each
+    assert sum(ran) >= 2  # the first reminder and the due job (and any other job due)
     task.refresh_from_db()
     assert task.status == TaskStatus.REJECTED
     assert list(timed_out(task)) == [("pending", "rejected")]
     # The reminder mails each approver once, or nobody if the due job closed the task first
     # (the pollers may split the two jobs).
-    recipients = sorted(m.to[0] for m in mail.outbox)
+    recipients = sorted(m.to[0] for m in mails("task_due_soon"))
     assert recipients in ([], sorted(u.email for u in chain.approvers))
     done = Job.objects.filter(key__startswith=f"task:{task.pk}:", status=JobStatus.DONE)
     assert done.count() == 2
@@ -427,4 +442,4 @@ def test_timers_cost_one_statement_where_a_task_opens_and_none_where_it_closes(
             )
         counts.append(len(work(decide)))
     assert counts == [3, 2]  # the second task opens (jobs: +1); the last closes (cancel: +0)
-    assert not Job.objects.filter(status=JobStatus.SCHEDULED).exists()
+    assert not Job.objects.filter(kind__in=TIMER_KINDS, status=JobStatus.SCHEDULED).exists()
