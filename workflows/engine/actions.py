@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from accounts.models import Role
 from core.api.fields import IntegerField
-from workflows.engine import handlers, rules, templating, webhooks
+from workflows.engine import handlers, rules, templating, timers, webhooks
 from workflows.engine.approvers import DEFAULT_APPROVERS, check_approvers
 from workflows.engine.registry import (
     ActionKind,
@@ -98,6 +98,7 @@ class ApprovalConfigSerializer(StrictSerializer):
             field = rule.param_field()
             if rule.param and field is not None:
                 fields[rule.param] = field
+        fields.update(timers.config_fields())
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +119,7 @@ class ApprovalConfigSerializer(StrictSerializer):
             problem = chosen.check(attrs[chosen.param], len(users) if users else None)
             if problem:
                 raise serializers.ValidationError({chosen.param: [problem]})
+        timers.check_config(self, attrs)
         return attrs
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.errors import Conflict, NotFound, ValidationFailed
-from workflows.engine import store
+from workflows.engine import store, timers
 from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
 from workflows.engine.runner import step_finished
@@ -74,6 +74,7 @@ def task_decide_locked(
         return task
     log.decider_id = actor.pk
     log.record("task", task.pk, TaskStatus.PENDING, outcome)
+    timers.task_closed(task, log=log)
     step_status = (
         StepRunStatus.REJECTED if outcome == TaskStatus.REJECTED else StepRunStatus.COMPLETED
     )

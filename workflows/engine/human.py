@@ -3,10 +3,9 @@ statement together with what the unit of work holds (see `inserts.open_task`).""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from workflows.engine import inserts, store
+from workflows.engine import inserts, store, timers
 from workflows.engine.rows import new, update
 from workflows.engine.rules import Need
 from workflows.engine.sql import Statement
@@ -43,9 +42,7 @@ def new_task(step_run: StepRun, run: WorkflowRun, now: Any) -> HumanTask:
         submitted_by_id=run.submitted_by_id,
         created_at=now,
     )
-    due_in_hours = (step_run.config or {}).get("due_in_hours")
-    if due_in_hours:
-        task.due_at = now + timedelta(hours=int(due_in_hours))
+    task.due_at = timers.due_time(run.tenant_id, step_run.config or {}, now)
     return task
 
 
@@ -79,6 +76,7 @@ def open_task(
 def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
     task.status = TaskStatus.CANCELLED
     log.defer(store.close_ballots(task))
+    timers.task_closed(task, log=log)
     log.execute(update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)
 

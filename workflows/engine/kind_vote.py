@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import Conflict, Forbidden
-from workflows.engine import human, rules
+from workflows.engine import human, rules, timers
 from workflows.engine.approvers import eligible_sql
 from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import ActionSpec
@@ -51,6 +51,8 @@ class VoteKind(StepKind):
                 actor=actor,
                 log=log,
             )
+        else:
+            timers.task_opened(task, config, log=log, now=now)
 
     def decide(
         self,

@@ -50,6 +50,8 @@ ALLOWED: dict[str, frozenset[tuple[str, str]]] = {
             (_T.PENDING, _T.CANCELLED),
         }
     ),
+    # A timer of a pending task fired without closing it (see `timers`).
+    "task_timer": frozenset({(_T.PENDING, "reminded"), (_T.PENDING, "escalated")}),
 }
 
 
