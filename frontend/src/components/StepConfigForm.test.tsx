@@ -85,6 +85,8 @@ describe("StepConfigForm", () => {
         rule: "quorum",
         quorum: 2,
         allow_self_approval: false,
+        exclude_previous_deciders: false,
+        business_hours: false,
       },
     });
   });
@@ -110,7 +112,13 @@ describe("StepConfigForm", () => {
     expect(onSubmit.mock.calls[0]![0]).toEqual({
       name: "Supervisors",
       action: "approval",
-      config: { approvers: { role: "SUPERVISOR" }, rule: "all", allow_self_approval: false },
+      config: {
+        approvers: { role: "SUPERVISOR" },
+        rule: "all",
+        allow_self_approval: false,
+        exclude_previous_deciders: false,
+        business_hours: false,
+      },
     });
 
     await user.click(screen.getByLabelText("Named users"));

@@ -519,7 +519,8 @@ function stateFrom(field: ConfigField, value: unknown): FieldState {
       state.value = typeof value === "string" ? value : "";
       break;
     case "integer":
-      state.value = typeof value === "number" ? String(value) : "";
+      // reject_rule's "first" is one rejection.
+      state.value = typeof value === "number" ? String(value) : value === "first" ? "1" : "";
       break;
     case "boolean":
       state.checked = value === true;
@@ -607,7 +608,7 @@ export function toConfig(
         out[field.key] = s.checked;
         break;
       case "choice":
-        out[field.key] = s.value;
+        if (s.value !== "") out[field.key] = s.value; // "": left out, the server's default
         break;
       case "approvers":
       case "recipients":
