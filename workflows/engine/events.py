@@ -108,8 +108,9 @@ def task_created(task: HumanTask) -> Event:
     )
 
 
-def job_statement(tenant_id: int, event: Event) -> Statement:
-    """The event's job, as an INSERT that travels in a batch of the engine's statements."""
-    return jobs.schedule_statement(
-        tenant_id=tenant_id, kind=JOB_KIND, payload=event.payload(), key=event.key
+def job_statements(tenant_id: int, events: list[Event]) -> list[Statement]:
+    """The events' jobs, as INSERTs that travel in a batch of the engine's statements (one
+    on PostgreSQL however many events)."""
+    return jobs.schedule_many_statements(
+        tenant_id=tenant_id, kind=JOB_KIND, jobs=[(e.payload(), e.key) for e in events]
     )

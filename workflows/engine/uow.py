@@ -55,7 +55,7 @@ class UnitOfWork:
         # still be held, unseen by the statement that opens the next task (separation of
         # duties asks it: see `inserts.open_task`).
         self.decider_id: int | None = None
-        self._events: list[Statement] = []  # the events' job INSERTs, not sent yet
+        self._events: list[events.Event] = []  # their jobs are not written yet
         self._event_keys: set[str] = set()  # one job per event key and operation
 
     def record(
@@ -89,7 +89,7 @@ class UnitOfWork:
     def _event(self, event: events.Event) -> None:
         if event.key not in self._event_keys:
             self._event_keys.add(event.key)
-            self._events.append(events.job_statement(self.tenant_id, event))
+            self._events.append(event)
 
     def defer(self, *statements: Statement) -> None:
         """Hold statements that write rows nothing else in this operation writes."""
@@ -112,8 +112,10 @@ class UnitOfWork:
 
     def absorb(self) -> list[Statement]:
         """Hand the held writes (and the events' jobs) to a statement that sends them first."""
-        pending, self.pending = [*self.pending, *self._events], []
-        self._events = []
+        pending, self.pending = self.pending, []
+        if self._events:
+            pending += events.job_statements(self.tenant_id, self._events)
+            self._events = []
         self._rows.clear()
         return pending
 
