@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from workflows.engine import jobs
-from workflows.engine.sql import Statement
+from workflows.engine.sql import Statement, is_postgres, to_json
 from workflows.models import HumanTask, RunStatus, TaskStatus
 
 JOB_KIND = "engine.event"
@@ -108,9 +110,29 @@ def task_created(task: HumanTask) -> Event:
     )
 
 
+# One INSERT for an operation's events, their rows as one JSON parameter: a statement of over
+# 50 parameters is parsed again by psycopg on every run. The ON CONFLICT target is jobs' own.
+_INSERT_MANY_SQL = (
+    'INSERT INTO workflows_job (tenant_id, kind, payload, due_at, "key", status, attempts,'
+    " locked_by, last_error, created_at) SELECT %s, %s, x.payload, %s, x.key, 'scheduled', 0,"
+    " '', '', %s FROM jsonb_to_recordset(%s::jsonb) AS x(payload jsonb, key text)"
+    " ON CONFLICT (tenant_id, \"key\") WHERE status IN ('scheduled', 'running')"
+    " AND \"key\" > '' DO NOTHING"
+)
+
+
 def job_statements(tenant_id: int, events: list[Event]) -> list[Statement]:
-    """The events' jobs, as INSERTs that travel in a batch of the engine's statements (one
-    on PostgreSQL however many events)."""
-    return jobs.schedule_many_statements(
-        tenant_id=tenant_id, kind=JOB_KIND, jobs=[(e.payload(), e.key) for e in events]
-    )
+    """The events' jobs (distinct keys), as INSERTs that travel in a batch of the engine's
+    statements: one on PostgreSQL however many events, one each elsewhere (SQLite)."""
+    if not events:
+        return []
+    if not is_postgres():
+        return [
+            jobs.schedule_statement(
+                tenant_id=tenant_id, kind=JOB_KIND, payload=e.payload(), key=e.key
+            )
+            for e in events
+        ]
+    now = timezone.now()
+    rows = to_json([{"payload": e.payload(), "key": e.key} for e in events])
+    return [(_INSERT_MANY_SQL, [int(tenant_id), JOB_KIND, now, now, rows])]

@@ -40,7 +40,6 @@ from django.utils import timezone
 
 from core.tenancy import set_db_context
 from workflows.engine.retry import DEFAULT, RetryPolicy
-from workflows.engine.sql import Statement, to_json
 from workflows.models import Job, JobStatus
 from workflows.models.jobs import LIVE_STATUSES
 
@@ -102,33 +101,6 @@ def schedule_statement(
         key,
         _prep("created_at", now),
     ]
-
-
-_INSERT_MANY_SQL = (
-    'INSERT INTO workflows_job (tenant_id, kind, payload, due_at, "key", status, attempts,'
-    " locked_by, last_error, created_at) SELECT %s, %s, x.payload, %s, x.key, 'scheduled', 0,"
-    " '', '', %s FROM jsonb_to_recordset(%s::jsonb) AS x(payload jsonb, key text)"
-    " ON CONFLICT (tenant_id, \"key\") WHERE status IN ('scheduled', 'running')"
-    " AND \"key\" > '' DO NOTHING"
-)
-
-
-def schedule_many_statements(
-    *, tenant_id: int, kind: str, jobs: list[tuple[dict[str, Any], str]]
-) -> list[Statement]:
-    """`schedule_statement` for several jobs of one kind due now, (payload, key) each, with
-    distinct keys. On PostgreSQL one statement with the rows as one JSON parameter, whatever
-    their number (psycopg parses a statement of over 50 parameters again on every run)."""
-    if not jobs:
-        return []
-    if connection.vendor != "postgresql":  # no jsonb_to_recordset: one INSERT each
-        return [
-            schedule_statement(tenant_id=tenant_id, kind=kind, payload=payload, key=key)
-            for payload, key in jobs
-        ]
-    now = _prep("created_at", timezone.now())
-    rows = to_json([{"payload": payload, "key": key} for payload, key in jobs])
-    return [(_INSERT_MANY_SQL, [int(tenant_id), kind, now, now, rows])]
 
 
 def schedule(

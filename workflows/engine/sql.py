@@ -60,6 +60,20 @@ def is_postgres() -> bool:
     return vendor() == "postgresql"
 
 
+def _cache_long_statements() -> None:
+    """psycopg converts a query's placeholders once and caches the result, but only for queries
+    of at most 4,096 characters and 50 parameters (it reads both limits at each call); a
+    decision's batched statement is longer, and was converted again on every run. Raise the
+    limits so that ours are converted once (the cache keeps 128 queries whatever their size).
+    Pinned by workflows/tests/test_sql_toolkit.py."""
+    from psycopg import _queries
+
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 16384)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 200)
+
+
+_cache_long_statements()
+
 _KEPT_CURSORS = 64  # distinct hot statements are a few dozen; more is a leak, start over
 
 

@@ -134,3 +134,19 @@ def test_batch_runs_statements_in_order_in_one_round_trip(django_assert_num_quer
             ]
         )
     assert found == [(2,)]
+
+
+def test_psycopg_caches_the_engines_long_statements():
+    """`sql._cache_long_statements` raises two module limits of psycopg's that its query
+    conversion reads at each call: a psycopg that renames or stops reading them must fail here."""
+    import inspect
+
+    from psycopg import _queries
+
+    from workflows.engine import sql  # noqa: F401  (raises the limits on import)
+
+    source = inspect.getsource(_queries)
+    assert source.count("len(query) <= MAX_CACHED_STATEMENT_LENGTH") >= 2
+    assert source.count("len(vars) <= MAX_CACHED_STATEMENT_PARAMS") >= 2
+    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= 16384
+    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= 200
