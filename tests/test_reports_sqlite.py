@@ -3,12 +3,9 @@ shapes, the figures computed in Python (workflows/reports.py), in a fresh proces
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sqlite_process import run_on_fresh_sqlite
 
 SCRIPT = r"""
 import django
@@ -63,22 +60,4 @@ print("SQLITE REPORTS OK")
 
 
 def test_reports_and_calendars_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "WORKFLOWS_VAR_DIR": str(tmp_path),
-        "CELERY_BROKER_URL": "",
-        "REDIS_URL": "",
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "SQLITE REPORTS OK" in result.stdout
+    run_on_fresh_sqlite(SCRIPT, tmp_path, done="SQLITE REPORTS OK")

@@ -4,9 +4,6 @@ in a constant number of queries whatever the history, and shows what it always s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,14 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Role
 from core.errors import Conflict
 from tests.factories import StepFactory, WorkflowFactory
+from tests.sqlite_process import run_on_fresh_sqlite
 from workflows import selectors, services
 from workflows.maintenance import delete_closed_ballots
 from workflows.models import BallotDecision, HumanTask, TaskBallot, TaskStatus
 from workflows.tests.engine_helpers import approval_workflow, open_task, start
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def decide(tenant, task, user, decision="approve", data=None):
@@ -312,6 +308,7 @@ def test_delete_closed_ballots_removes_the_pile_and_nothing_else(tenant, other_t
 
 # --- the embedded default (SQLite) -------------------------------------------------------------
 
+
 SQLITE_SCRIPT = r"""
 import django
 django.setup()
@@ -362,22 +359,4 @@ print("EMBEDDED INBOX OK")
 
 
 def test_inbox_and_cleanup_on_the_embedded_sqlite_default(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "WORKFLOWS_VAR_DIR": str(tmp_path),
-        "CELERY_BROKER_URL": "",
-        "REDIS_URL": "",
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SQLITE_SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "EMBEDDED INBOX OK" in result.stdout
+    run_on_fresh_sqlite(SQLITE_SCRIPT, tmp_path, done="EMBEDDED INBOX OK")

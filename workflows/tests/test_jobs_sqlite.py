@@ -4,12 +4,7 @@ SQLite file: schedule, keys, cancel and due times; and a failing automated step 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.sqlite_process import run_on_fresh_sqlite
 
 SCRIPT = r"""
 import time
@@ -78,24 +73,11 @@ print("EMBEDDED-JOBS-OK")
 
 
 def test_jobs_and_step_retries_on_the_embedded_sqlite_default(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "WORKFLOWS_VAR_DIR": str(tmp_path),
-        "CELERY_BROKER_URL": "",
-        "WEBHOOK_ALLOW_PRIVATE": "1",
-        "WORKFLOWS_RETRY_BASE_SECONDS": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    run_on_fresh_sqlite(
+        SCRIPT,
+        tmp_path,
+        done="EMBEDDED-JOBS-OK",
+        WEBHOOK_ALLOW_PRIVATE="1",
+        WORKFLOWS_RETRY_BASE_SECONDS="0",
+        LOG_LEVEL="WARNING",
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "EMBEDDED-JOBS-OK" in result.stdout
