@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Delegation, NotificationKind, NotificationPreference, User
 from core.errors import NotFound
@@ -40,6 +41,25 @@ def active_delegators(tenant_id: int, delegate_id: int, at: datetime) -> list[in
         _active_at(tenant_id, at)
         .filter(delegate_id=delegate_id, user__is_active=True)
         .values_list("user_id", flat=True)
+    )
+
+
+def stood_in_for(tenant_id: int, delegate_id: int, at: datetime | None = None) -> QuerySet:
+    """`active_delegators` as a subquery (`user_id`s) for another query: no query of its own."""
+    when = timezone.now() if at is None else at
+    return (
+        _active_at(tenant_id, when)
+        .filter(delegate_id=delegate_id, user__is_active=True)
+        .values("user_id")
+    )
+
+
+def delegates_of(tenant_id: int, user_ids: Iterable[int], at: datetime) -> set[int]:
+    """The delegates the users of `user_ids` have at `at` (one query)."""
+    return set(
+        _active_at(tenant_id, at)
+        .filter(user_id__in=list(user_ids))
+        .values_list("delegate_id", flat=True)
     )
 
 

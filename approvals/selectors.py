@@ -138,14 +138,24 @@ def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, l
             task__run__in=[r.pk for r in runs],
             decision__isnull=False,
         )
-        .values("task__run_id", "task__step_run_id", "decision", "user_id", "decided_at", "comment")
+        .values(
+            "task__run_id",
+            "task__step_run_id",
+            "decision",
+            "user_id",
+            "acted_by_id",
+            "decided_at",
+            "comment",
+        )
         .order_by("decided_at", "id")
     ):
         decisions.setdefault(ballot["task__run_id"], []).append(
             {
                 "step": ballot["task__step_run_id"],
                 "decision": ballot["decision"],
-                "decided_by": ballot["user_id"],
+                # Who decided; a delegate decides a ballot that stays its holder's.
+                "decided_by": ballot["acted_by_id"] or ballot["user_id"],
+                "on_behalf_of": ballot["user_id"] if ballot["acted_by_id"] else None,
                 "decided_at": ballot["decided_at"],
                 "comment": ballot["comment"],
             }

@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.models import NotificationKind, User
 from workflows import notifications, webhook_delivery
 from workflows.engine import events, jobs
+from workflows.engine.assignment import NOTIFY_JOB
 from workflows.engine.retry import RetryPolicy
 from workflows.engine.subjects import describe_subjects
 from workflows.models import HumanTask, Job, TaskBallot, WebhookDelivery, WorkflowRun
@@ -158,6 +159,19 @@ def schedule_delivery(
     )
 
 
+def handle_notify(job: Job) -> None:
+    """A notice the engine scheduled in the operation it belongs to (e.g. `task_reassigned`)."""
+    payload = job.payload
+    notifications.notify(
+        str(payload["kind"]),
+        int(payload["task_id"]),
+        [int(u) for u in payload["user_ids"]],
+        job.tenant_id,
+        occurrence=str(payload.get("occurrence", "")),
+    )
+
+
 def register() -> None:
     jobs.register_job(events.JOB_KIND, handle_event)
+    jobs.register_job(NOTIFY_JOB, handle_notify)
     jobs.register_job(DELIVER_KIND, handle_delivery, retry=DELIVERY_RETRY)

@@ -15,7 +15,7 @@ def delete_closed_ballots(
     batch: int = BATCH,
 ) -> int:
     """Delete the ballots nobody decided on tasks that are no longer pending: what the engine
-    left before a task that closes deleted them itself (`store.close_ballots`). In ranges of
+    left before a task that closes deleted them itself (`ballots.close_ballots`). In ranges of
     `batch` ballot ids, one statement each (its own transaction under autocommit, so a big
     table is never locked or rewritten at once). Returns how many were deleted.
 

@@ -23,9 +23,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.template import Context, Engine
+from django.utils import timezone
 
 from accounts.models import NotificationKind, User
-from accounts.selectors import opted_out
+from accounts.selectors import delegates_of, opted_out
 from core.tenancy import set_db_context
 from workflows.engine.subjects import describe_subjects
 from workflows.engine.templating import clean_header
@@ -137,6 +138,15 @@ def render(
     return message
 
 
+def with_delegates(tenant_id: int, user_ids: set[int]) -> set[int]:
+    """`user_ids` and the out-of-office delegates they have now (one query): a delegate is
+    told what their delegator is told, as they may act on it."""
+    if not user_ids:
+        return user_ids
+    delegates = delegates_of(tenant_id, user_ids, timezone.now())
+    return user_ids | set(delegates)
+
+
 def notify(
     kind: str, task_id: int, user_ids: Iterable[int], tenant_id: int, *, occurrence: str = ""
 ) -> int:
@@ -152,7 +162,7 @@ def notify(
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
     own_transactions = not connection.in_atomic_block
-    wanted = sorted({int(u) for u in user_ids})
+    wanted = sorted(with_delegates(tenant_id, {int(u) for u in user_ids}))
     if not wanted:
         return 0
     with transaction.atomic():

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.selectors import stood_in_for
 from core.errors import NotFound
 from tenants.models import Tenant
 from workflows.models import (
@@ -77,14 +78,24 @@ def run_get(*, tenant: Tenant, run_id: int) -> WorkflowRun:
         raise NotFound("Not found.") from exc
 
 
+# The transition log's object types about a task (see `engine.statuses`).
+TASK_HISTORY = ("task", "task_timer", "task_assignment", "task_delegate")
+
+
 def run_history(*, tenant: Tenant, run: WorkflowRun) -> list[StateTransition]:
-    """State changes of the run and of its steps, oldest first."""
+    """State changes of the run, of its steps and of their tasks (decisions, timers, claims,
+    reassignments, decisions by a delegate), oldest first: one query."""
     step_ids = [s.pk for s in run.step_runs.all()]
+    # By subject first: the tasks' index (task_tenant_subj_idx) has no run.
+    task_ids = HumanTask.objects.filter(
+        tenant_id=tenant.pk, subject_type=run.subject_type, subject_id=run.subject_id, run=run
+    ).values("pk")
     return list(
         StateTransition.objects.for_tenant(tenant)
         .filter(
             Q(object_type="run", object_id=run.pk)
             | Q(object_type="step_run", object_id__in=step_ids)
+            | Q(object_type__in=TASK_HISTORY, object_id__in=task_ids)
         )
         .select_related("actor")
         .order_by("id")
@@ -112,11 +123,12 @@ class TaskInbox:
     `count()` and a slice, one query each, whatever the tenant's history.
 
     Both start from open work only: the user's open ballots (ballot_open_idx: tenant, user,
-    task, where undecided) and the pending form tasks open to their role (task_open_form_idx).
-    A page reads the newest ids of each (an index walk that stops at the page's end), and
-    then those tasks; the count adds the two counts of index entries. Neither walks the
+    task, where undecided), those of the people whose out-of-office delegate they are now,
+    and the pending form tasks open to their role (task_open_form_idx). A task someone else
+    claimed is left out. A page reads the newest ids of each (an index walk that stops at the
+    page's end), and then those tasks; the count counts their union. Neither walks the
     tenant's pending tasks, nor anything decided: a task that closes deletes its undecided
-    ballots (`store.close_ballots`), so an open ballot is an open task's."""
+    ballots (`ballots.close_ballots`), so an open ballot is an open task's."""
 
     ordered = True  # for Django's paginator: a stable order
 
@@ -126,42 +138,60 @@ class TaskInbox:
         # Task fields to match exactly (`action`, `subject_type`): empty values match all.
         self.filters = {name: value for name, value in filters.items() if value}
 
-    def _ballots(self) -> QuerySet[TaskBallot]:
+    def _ballots(self, holders: Q) -> QuerySet[TaskBallot]:
         ballots = TaskBallot.objects.filter(
-            tenant_id=self.tenant_id, user=self.user, decision__isnull=True
+            holders, tenant_id=self.tenant_id, decision__isnull=True
         )
         if self.filters:
             ballots = ballots.filter(**{f"task__{k}": v for k, v in self.filters.items()})
-        return ballots
+        return ballots.filter(self._unclaimed("task__"))
+
+    def _open_work(self) -> list[QuerySet[Any]]:
+        # Their ballots; those of the people they stand in for now (out-of-office delegation:
+        # a separate walk, so that theirs stays an index walk in task order); form tasks.
+        delegators = stood_in_for(self.tenant_id, self.user.pk)
+        return [
+            self._ballots(Q(user=self.user)).values_list("task_id", flat=True),
+            self._ballots(Q(user__in=delegators)).values_list("task_id", flat=True),
+            self._forms().values_list("id", flat=True),
+        ]
+
+    def _unclaimed(self, prefix: str) -> Q:
+        # A task someone else claimed is theirs until released.
+        return Q(**{f"{prefix}claimed_by__isnull": True}) | Q(**{f"{prefix}claimed_by": self.user})
 
     def _forms(self) -> QuerySet[HumanTask]:
         return (
             HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
             .exclude(open_to_roles="")  # task_open_form_idx's condition: its rows only
             .filter(open_to_roles__contains=f",{self.user.role},", **self.filters)
+            .filter(self._unclaimed(""))
         )
 
     def count(self) -> int:
-        ballots, ballot_params = self._ballots().order_by().values("pk").query.sql_with_params()
-        forms, form_params = self._forms().order_by().values("pk").query.sql_with_params()
+        parts = [part.order_by().query.sql_with_params() for part in self._open_work()]
         with connection.cursor() as cursor:
-            # Two ORM queries, compiled: one round trip for both counts.
-            sql = f"SELECT ({_COUNT.format(ballots)}) + ({_COUNT.format(forms)})"  # noqa: S608
-            cursor.execute(sql, [*ballot_params, *form_params])
+            # Compiled ORM queries in one round trip; UNION: a task reached two ways (their
+            # ballot and one they stand in for) counts once.
+            sql = _COUNT.format(" UNION ".join(sql for sql, _ in parts))
+            cursor.execute(sql, [param for _, params in parts for param in params])
             return int(cursor.fetchone()[0])
 
     def __getitem__(self, page: slice) -> list[HumanTask]:
         start, stop = page.start or 0, page.stop
         if stop is None or stop <= start:
             return []
-        ballots = self._ballots().order_by("-task_id").values_list("task_id", flat=True)
-        forms = self._forms().order_by("-id").values_list("id", flat=True)
+        own, delegated, forms = self._open_work()
         if connection.features.supports_slicing_ordering_in_compound:
-            # The newest `stop` of each, merged: two index walks of at most `stop` entries.
-            ids: Any = ballots[:stop].union(forms[:stop], all=True).order_by("-task_id")
+            # The newest `stop` of each, merged: index walks of at most `stop` entries.
+            ids: Any = (
+                own.order_by("-task_id")[:stop]
+                .union(delegated.order_by("-task_id")[:stop], forms.order_by("-id")[:stop])
+                .order_by("-task_id")
+            )
             open_work = Q(pk__in=ids[start:stop])
         else:  # SQLite (the embedded default): no LIMIT inside a UNION
-            open_work = Q(pk__in=ballots) | Q(pk__in=forms)
+            open_work = Q(pk__in=own) | Q(pk__in=delegated) | Q(pk__in=forms)
         tasks = (
             HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
             .filter(open_work)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.api.fields import StorableDictField
+from core.api.fields import IntegerField, StorableDictField
 from workflows.models import HumanTask, StateTransition, StepRun, WorkflowRun
 
 
@@ -108,6 +108,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "created_at",
             "decided_at",
             "decided_by",
+            "claimed_by",
+            "claimed_at",
             "result",
         ]
         read_only_fields = fields
@@ -134,6 +136,30 @@ class TaskDecisionInputSerializer(serializers.Serializer):
 
 class TaskRejectInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000)
+
+
+class TaskReleaseInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class TaskReassignInputSerializer(serializers.Serializer):
+    to_user = IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Who receives the task: an active member of this tenant.",
+    )
+    from_user = IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "An approval task: whose open ballot moves (required when several people hold "
+            "one). Ignored for a form task, which becomes `to_user`'s."
+        ),
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why; kept in the run's history.")
 
 
 class TaskCompleteInputSerializer(serializers.Serializer):

@@ -22,7 +22,9 @@ from workflows.api.run_serializers import (
     TaskCompleteInputSerializer,
     TaskDecisionInputSerializer,
     TaskInboxFilterSerializer,
+    TaskReassignInputSerializer,
     TaskRejectInputSerializer,
+    TaskReleaseInputSerializer,
     TaskSerializer,
 )
 from workflows.engine.subjects import describe_subjects
@@ -180,3 +182,81 @@ class TaskRejectView(_TaskDecisionView):
 class TaskCompleteView(_TaskDecisionView):
     decision = "complete"
     input_serializer = TaskCompleteInputSerializer
+
+
+def _task_response(tenant: Any, task_id: int) -> Response:
+    task = selectors.task_get(tenant=tenant, task_id=task_id)
+    return Response(TaskSerializer(task, context=_task_context(tenant.pk, [task])).data)
+
+
+@extend_schema(
+    request=None,
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: TaskSerializer, 403: error_response(403), 409: error_response(409)},
+    summary="Claim a group task: it leaves the others' inbox until released",
+)
+class TaskClaimView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+    path_model = HumanTask
+
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        if request.user.role == Role.VIEWER:
+            raise Forbidden("A VIEWER cannot act on tasks.")
+        services.task_claim(tenant=self.tenant, task_id=pk, actor=request.user)
+        return _task_response(self.tenant, pk)
+
+
+@extend_schema(
+    request=TaskReleaseInputSerializer,
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: TaskSerializer, 403: error_response(403), 409: error_response(409)},
+    summary="Release a claimed task (the claimer, a SUPERVISOR or an ADMIN)",
+)
+class TaskReleaseView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+    path_model = HumanTask
+
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        data = TaskReleaseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.task_release(
+            tenant=self.tenant,
+            task_id=pk,
+            actor=request.user,
+            comment=data.validated_data["comment"],
+        )
+        return _task_response(self.tenant, pk)
+
+
+@extend_schema(
+    request=TaskReassignInputSerializer,
+    parameters=[IDEMPOTENCY_KEY],
+    responses={
+        200: TaskSerializer,
+        400: error_response(400),
+        403: error_response(403),
+        409: error_response(409),
+    },
+    summary="Reassign a pending task to someone else, with a reason (SUPERVISOR, ADMIN)",
+)
+class TaskReassignView(TenantScopedMixin, APIView):
+    permission_classes = [IsTenantMember]
+    path_model = HumanTask
+
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        if request.user.role not in (Role.ADMIN, Role.SUPERVISOR):
+            raise Forbidden("Only a SUPERVISOR or ADMIN may reassign a task.")
+        data = TaskReassignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.task_reassign(
+            tenant=self.tenant,
+            task_id=pk,
+            to_user_id=data.validated_data["to_user"],
+            from_user_id=data.validated_data["from_user"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return _task_response(self.tenant, pk)

@@ -7,10 +7,13 @@ from workflows.api.runs import (
     RunDetailView,
     RunRetryView,
     TaskApproveView,
+    TaskClaimView,
     TaskCompleteView,
     TaskDetailView,
     TaskInboxView,
+    TaskReassignView,
     TaskRejectView,
+    TaskReleaseView,
 )
 from workflows.api.views import StepViewSet, WorkflowViewSet
 from workflows.api.webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
@@ -47,6 +50,9 @@ urlpatterns = [
     path("tasks/<int:pk>/approve/", TaskApproveView.as_view(), name="task-approve"),
     path("tasks/<int:pk>/reject/", TaskRejectView.as_view(), name="task-reject"),
     path("tasks/<int:pk>/complete/", TaskCompleteView.as_view(), name="task-complete"),
+    path("tasks/<int:pk>/claim/", TaskClaimView.as_view(), name="task-claim"),
+    path("tasks/<int:pk>/release/", TaskReleaseView.as_view(), name="task-release"),
+    path("tasks/<int:pk>/reassign/", TaskReassignView.as_view(), name="task-reassign"),
     path("calendars/", calendar_list, name="calendar-list"),
     path("calendars/<int:pk>/", calendar_detail, name="calendar-detail"),
     path("reports/cycle-times/", CycleTimesView.as_view(), name="report-cycle-times"),

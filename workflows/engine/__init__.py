@@ -6,6 +6,7 @@ Runs, inside the caller's transaction and unit of work:
     start_runs, start_next_run, lock_runs, cancel_runs, retry_run
 Decisions on human tasks (approve / reject a vote, complete a form):
     lock_task, lock_subject_task (both give a `Locked`), decide
+Who a pending task is for (on a `Locked` task): claim_task, release_task, reassign_task
 Steps the engine runs (automated):
     complete_step, fail_step
 A subject whose chain has no running run, ended by a service:
@@ -27,6 +28,9 @@ from workflows.engine.approvers import (
     register_approver_resolver,
     with_default_approvers,
 )
+from workflows.engine.assignment import claim as claim_task
+from workflows.engine.assignment import reassign as reassign_task
+from workflows.engine.assignment import release as release_task
 from workflows.engine.cancelling import runs_cancel as cancel_runs
 from workflows.engine.cancelling import runs_lock as lock_runs
 from workflows.engine.decisions import subject_task_lock as lock_subject_task
@@ -76,6 +80,7 @@ __all__ = [
     "apply_outcome",
     "cached",
     "cancel_runs",
+    "claim_task",
     "columns",
     "complete_step",
     "decide",
@@ -90,12 +95,14 @@ __all__ = [
     "lock_task",
     "new",
     "qn",
+    "reassign_task",
     "register_action",
     "register_approver_resolver",
     "register_rule",
     "register_step_kind",
     "register_subject",
     "registry",
+    "release_task",
     "retry_run",
     "start_next_run",
     "start_runs",

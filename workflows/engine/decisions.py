@@ -52,6 +52,8 @@ def task_decide_locked(
     task = locked.task
     if task.status != TaskStatus.PENDING:
         raise Conflict(f"This task is already {task.status}.", "already_decided")
+    if task.claimed_by_id is not None and task.claimed_by_id not in (actor.pk, locked.holder_id):
+        raise Conflict("Someone else has claimed this task.", "claimed")
     spec = registry.get(task.action)
     offered = spec.decisions if spec else ()
     if decision not in offered:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.engine import inserts, store, timers
+from workflows.engine import ballots, inserts, timers
 from workflows.engine.rows import new, update
 from workflows.engine.rules import Need
 from workflows.engine.sql import Statement
@@ -69,13 +69,13 @@ def open_task(
         transitions=log.take_rows(),
         recorded_by=log.recorded_by(),
         fresh=fresh,
-        decider_id=log.decider_id,
+        deciders=(log.decider_id, log.on_behalf_of_id),
     )
 
 
 def cancel_task(task: HumanTask, *, log: UnitOfWork) -> None:
     task.status = TaskStatus.CANCELLED
-    log.defer(store.close_ballots(task))
+    log.defer(ballots.close_ballots(task))
     timers.task_closed(task, log=log)
     log.execute(update(task, ["status"]))
     log.record("task", task.pk, TaskStatus.PENDING, TaskStatus.CANCELLED)

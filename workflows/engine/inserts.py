@@ -200,8 +200,9 @@ def _open_task_sql(
 def _chosen(eligible_sql: str, fresh: bool = False) -> str:
     # The eligible users but the submitter (the first parameter; NULL excludes nobody) and,
     # if `fresh`, but whoever decided a task of the same subject (tenant, type, id: the next
-    # three parameters) or decided in this operation (the last: the writes of that decision
-    # travel with this statement, which does not see them). The task being opened is not
+    # three parameters) or decided in this operation, themselves or through their delegate
+    # (the last two: the writes of that decision travel with this statement, which does not
+    # see them). The task being opened is not
     # among them: on PostgreSQL it is inserted by the same statement (invisible to its
     # snapshot), on SQLite it has no decision yet.
     sql = f"SELECT uid FROM ({eligible_sql}) AS el WHERE (CAST(%s AS BIGINT) IS NULL OR uid <> %s)"
@@ -209,7 +210,10 @@ def _chosen(eligible_sql: str, fresh: bool = False) -> str:
         decided = PREVIOUS_DECIDER_SQL.format(
             tenant="%s", subject_type="%s", subject_id="%s", extra="", uid="el.uid"
         )
-        sql += f" AND NOT EXISTS ({decided}) AND (CAST(%s AS BIGINT) IS NULL OR uid <> %s)"
+        sql += (
+            f" AND NOT EXISTS ({decided}) AND uid <> COALESCE(CAST(%s AS BIGINT), 0) "
+            "AND uid <> COALESCE(CAST(%s AS BIGINT), 0)"
+        )
     return sql
 
 
@@ -223,7 +227,7 @@ def open_task(
     transitions: Sequence[tuple] = (),
     recorded_by: tuple[int | None, str, Any] = (None, "", None),
     fresh: bool = False,
-    decider_id: int | None = None,
+    deciders: tuple[int | None, int | None] = (None, None),
 ) -> int:
     """After `pending`, write the step run (`step_statement`, None if it was inserted already
     as it is), insert `task` and, for
@@ -235,15 +239,16 @@ def open_task(
 
     `need`: the approvals required (a vote's rule), worked out from the eligible count by
     the same statement. `fresh`: leave out of the eligible whoever decided a task of the
-    same subject (an approval step's `exclude_previous_deciders`), and `decider_id`, whose
-    decision in the same operation `pending` may still hold."""
+    same subject (an approval step's `exclude_previous_deciders`), and `deciders` (who decided
+    in the same operation, and for whom if a delegate), whose decision `pending` may still
+    hold."""
     actor_id, comment, when = recorded_by
     exclude = None if task.allow_self_approval else task.submitted_by_id
     eligible_sql, eligible_params = eligible if eligible is not None else (None, ())
     chosen_params = [*eligible_params, exclude, exclude]
     if fresh:  # separation of duties: the subject whose deciders get no ballot
         chosen_params += [task.tenant_id, task.subject_type, task.subject_id]
-        chosen_params += [decider_id, decider_id]
+        chosen_params += list(deciders)
     if is_postgres():
         sql, targets = _open_task_sql(step_statement and step_statement[0], eligible_sql, fresh)
         log_rows = to_json(

@@ -8,18 +8,13 @@ from typing import Any
 from core.errors import Conflict, Forbidden
 from workflows.engine import human, rules, timers
 from workflows.engine.approvers import eligible_sql
+from workflows.engine.ballots import close_ballots, vote
 from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import ActionSpec
 from workflows.engine.runner import fail_step
-from workflows.engine.store import (
-    EXCLUDE_PREVIOUS_DECIDERS,
-    Ballot,
-    Locked,
-    close_ballots,
-    vote,
-)
+from workflows.engine.store import EXCLUDE_PREVIOUS_DECIDERS, Ballot, Locked
 from workflows.engine.uow import UnitOfWork
-from workflows.models import BallotDecision, StepRun, WorkflowRun
+from workflows.models import BallotDecision, StepRun, TaskStatus, WorkflowRun
 
 
 class VoteKind(StepKind):
@@ -92,9 +87,14 @@ class VoteKind(StepKind):
             reject_after=rules.reject_after(rule, locked.step_run.config or {}),
         )
         fields = human.decided(task, outcome, actor=actor, now=now)
-        log.defer(vote(task, actor.pk, (decision, comment, now)))
+        holder, for_whom = locked.holder_id or actor.pk, locked.on_behalf_of
+        log.defer(vote(task, holder, (decision, comment, now), acted_by=for_whom and actor.pk))
+        if for_whom is not None:  # a delegate's decision: audited as such in the history
+            log.on_behalf_of_id = for_whom
+            note = f"On behalf of user {for_whom}" + (f": {comment}" if comment else "")
+            log.record("task_delegate", task.pk, TaskStatus.PENDING, decision, comment=note)
         if outcome is not None:  # who never voted keeps no row (the inbox reads open work)
-            log.defer(close_ballots(task, actor.pk))
+            log.defer(close_ballots(task, holder))
         log.write(task, fields)
         return outcome
 

@@ -52,6 +52,13 @@ ALLOWED: dict[str, frozenset[tuple[str, str]]] = {
     ),
     # A timer of a pending task fired without closing it (see `timers`).
     "task_timer": frozenset({(_T.PENDING, "reminded"), (_T.PENDING, "escalated")}),
+    # A pending task's people changed: someone took it, gave it back, or a SUPERVISOR or ADMIN
+    # moved it to someone else (see `assignment`).
+    "task_assignment": frozenset(
+        {(_T.PENDING, "claimed"), (_T.PENDING, "released"), (_T.PENDING, "reassigned")}
+    ),
+    # A ballot decided by its holder's out-of-office delegate (the comment names the holder).
+    "task_delegate": frozenset({(_T.PENDING, "approve"), (_T.PENDING, "reject")}),
 }
 
 

@@ -18,7 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
 
+from accounts.models import Delegation, User
 from workflows.engine.rows import as_stored, columns, instance, update, width
 from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, qn, to_json
 from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
@@ -40,15 +42,18 @@ TRANSITION_RECORD = (
 )
 
 
-# The tasks of a subject (`{tenant}`, `{subject_type}`, `{subject_id}`) that `{uid}` decided:
-# as the task's decider (a form, a vote that closed) or by a ballot. Separation of duties (an
-# approval step's `exclude_previous_deciders`) keeps them off the step's task.
+# The tasks of a subject (`{tenant}`, `{subject_type}`, `{subject_id}`) that one of `{uid}` (a
+# list of ids or a column) decided: as the task's decider (a form, a vote that closed), by a
+# ballot of theirs, or as the delegate who decided someone's ballot. Separation of duties (an
+# approval step's `exclude_previous_deciders`) keeps them off the step's task; counting the
+# delegate and the delegator both means delegation cannot be used to get round it.
 PREVIOUS_DECIDER_SQL = (
     f"SELECT 1 FROM {qn(HumanTask._meta.db_table)} pt WHERE pt.tenant_id = {{tenant}} "
     "AND pt.subject_type = {subject_type} AND pt.subject_id = {subject_id}{extra} "
-    "AND (pt.decided_by_id = {uid} "
+    "AND (pt.decided_by_id IN ({uid}) "
     f"OR EXISTS (SELECT 1 FROM {qn(TaskBallot._meta.db_table)} pb "
-    "WHERE pb.tenant_id = pt.tenant_id AND pb.task_id = pt.id AND pb.user_id = {uid} "
+    "WHERE pb.tenant_id = pt.tenant_id AND pb.task_id = pt.id "
+    "AND (pb.user_id IN ({uid}) OR pb.acted_by_id IN ({uid})) "
     "AND pb.decision IS NOT NULL))"
 )
 EXCLUDE_PREVIOUS_DECIDERS = "exclude_previous_deciders"  # the approval step's config key
@@ -99,9 +104,19 @@ class Locked:
     next_step: StepRun | None  # the run's step run after this one (None: it is the last)
     next_run: WorkflowRun | None  # the chain's next run (same subject, next sequence)
     next_run_first_step: StepRun | None  # its step run at position 0
-    # The voter decided another task of the same subject and the step excludes such people
-    # (`exclude_previous_deciders`).
+    # The voter, or the holder of the ballot they would decide, decided another task of the
+    # same subject and the step excludes such people (`exclude_previous_deciders`).
     previous_decider: bool = False
+    voter_id: int | None = None
+    # Whose ballot the voter would decide: their own, or (`Ballot.OPEN` only) the open ballot
+    # of someone whose out-of-office delegate they are now. None with `Ballot.NONE`.
+    holder_id: int | None = None
+
+    @property
+    def on_behalf_of(self) -> int | None:
+        """The ballot's holder when the voter decides it as their delegate."""
+        holder = self.holder_id
+        return holder if holder is not None and holder != self.voter_id else None
 
 
 def lock_task(
@@ -128,11 +143,14 @@ def lock_task(
         assert subject is not None
         params = [*subject, status, action]
     sql = _lock_task_sql(task_id is not None)
-    voters = [voter_id] * 3  # the previous-decider check's two, then the ballot's
+    at = as_stored(Delegation, "starts_at", timezone.now())
+    # The previous-decider check's three, then the ballot's look-up (see `_ballot_sql`).
+    voters = [voter_id] * 3
+    ballot = [voter_id, voter_id, voter_id, at, at, voter_id]
     if is_postgres():
-        rows, _ = execute(sql, [tenant_id, *params, *voters])
+        rows, _ = execute(sql, [tenant_id, *params, *voters, *ballot])
     else:
-        rows, _ = execute(sql, [*voters, tenant_id, *params])
+        rows, _ = execute(sql, [*voters, *ballot, tenant_id, *params])
     if not rows:
         return None
     row, db = rows[0], connections[DEFAULT_DB_ALIAS]
@@ -147,7 +165,7 @@ def lock_task(
         next_run = instance(WorkflowRun, row[at : at + _R], db)
         first = row[at + _R : at + _R + _S]
         first_step = instance(StepRun, first, db) if first[0] is not None else None
-    previous_decider, ballot_id, ballot_open = row[-3:]
+    previous_decider, ballot_id, ballot_open, holder_id = row[-4:]
     HumanTask.step_run.field.set_cached_value(task, step_run)
     HumanTask.run.field.set_cached_value(task, run)
     StepRun.run.field.set_cached_value(step_run, run)
@@ -160,12 +178,15 @@ def lock_task(
         next_run,
         first_step,
         bool(previous_decider),
+        voter_id,
+        holder_id,
     )
 
 
 def _previous_decider() -> str:
-    # Whether the voter (two parameters) decided another task of this task's subject, asked
-    # only when the step excludes previous deciders.
+    # Whether the voter (three parameters) or the holder of the ballot they would decide
+    # decided another task of this task's subject, asked only when the step excludes
+    # previous deciders.
     key = EXCLUDE_PREVIOUS_DECIDERS
     flag = (
         f"(s.config ->> '{key}') = 'true'"
@@ -177,7 +198,7 @@ def _previous_decider() -> str:
         subject_type="t.subject_type",
         subject_id="t.subject_id",
         extra=" AND pt.id <> t.id",
-        uid="%s",
+        uid="%s, b.user_id",
     )
     return f"CASE WHEN {flag} THEN EXISTS ({decided}) ELSE false END"
 
@@ -193,7 +214,7 @@ def _lock_task_sql(by_id: bool) -> str:
     select = (
         f"SELECT {columns(HumanTask, 't')}, {columns(StepRun, 's')}, {columns(WorkflowRun, 'r')}, "
         f"{columns(StepRun, 'ns')}, {columns(WorkflowRun, 'nr')}, {columns(StepRun, 'nf')}, "
-        f"{_previous_decider()}, b.id, b.decision IS NULL "
+        f"{_previous_decider()}, b.id, b.decision IS NULL, b.user_id "
     )
     joins = (
         f"JOIN {steps} s ON s.id = t.step_run_id "
@@ -205,63 +226,50 @@ def _lock_task_sql(by_id: bool) -> str:
         f"LEFT JOIN {steps} nf ON nf.tenant_id = nr.tenant_id AND nf.run_id = nr.id "
         "AND nf.position = 0 "
     )
-    voter = "b.tenant_id = t.tenant_id AND b.task_id = t.id AND b.user_id = %s"
     if not is_postgres():
         # SQLite: one writer at a time, nothing to lock.
         return (
             f"{select}FROM {qn(HumanTask._meta.db_table)} t {joins}"
-            f"LEFT JOIN {ballots} b ON {voter} "
+            f"LEFT JOIN {ballots} b ON b.id = (SELECT c.id {_ballot_sql()} {_BALLOT_ORDER}) "
             f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1"
         )
     # The task first (the CTE), then the voter's ballot (the lateral subquery runs for the
-    # locked task row). Locking the ballot is what makes a request that waited for the task
-    # see the ballot as the request before it left it: under READ COMMITTED only locked rows
-    # are read again after a wait, a row merely joined keeps the statement's snapshot.
+    # locked task row). Locking the ballots is what makes a request that waited for the task
+    # see them as the request before it left them: under READ COMMITTED only locked rows are
+    # read again after a wait, a row merely joined keeps the statement's snapshot. So the
+    # candidates are locked first (inner query), then the one to decide is picked.
     return (
         f"WITH t AS MATERIALIZED (SELECT {columns(HumanTask, 't')} "
         f"FROM {qn(HumanTask._meta.db_table)} t "
         f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1 FOR UPDATE) "
         f"{select}FROM t {joins}"
-        f"LEFT JOIN LATERAL (SELECT b.id, b.decision FROM {ballots} b WHERE {voter} "
-        "FOR UPDATE) b ON true"
+        "LEFT JOIN LATERAL (SELECT c.id, c.decision, c.user_id FROM (SELECT c.id, "
+        f"c.decision, c.user_id {_ballot_sql()} FOR UPDATE) c {_BALLOT_ORDER}) b ON true"
     )
 
 
-@cached
-def _vote_sql() -> str:
+# The ballot a voter decides, from `_ballot_sql`'s candidates: one they decided already (own,
+# or as a delegate: a second decision is refused), else their own, else the oldest open
+# ballot of someone they stand in for. One person, one ballot per task: a delegate who also
+# holds a ballot cannot vote twice (four eyes stay four).
+_BALLOT_ORDER = "ORDER BY c.decision IS NOT NULL DESC, c.user_id = %s DESC, c.id LIMIT 1"
+
+
+def _ballot_sql() -> str:
+    # The FROM and WHERE of a voter's candidate ballots `c` on task `t` (parameters: voter,
+    # voter, voter, at, at): theirs, the ones they decided as a delegate, and the open ballots
+    # of the people whose delegation to them is active at `at` (start inclusive, end
+    # exclusive; the delegator still active: see `accounts.selectors`). Not transitive: the
+    # delegator's own delegate does not count.
+    delegations, users = qn(Delegation._meta.db_table), qn(User._meta.db_table)
     return (
-        f"UPDATE {qn(TaskBallot._meta.db_table)} SET decision = %s, comment = %s, "
-        "decided_at = %s WHERE tenant_id = %s AND task_id = %s AND user_id = %s "
-        "AND decision IS NULL"
+        f"FROM {qn(TaskBallot._meta.db_table)} c "
+        "WHERE c.tenant_id = t.tenant_id AND c.task_id = t.id AND (c.user_id = %s "
+        "OR c.acted_by_id = %s OR (c.decision IS NULL AND c.user_id IN ("
+        f"SELECT d.user_id FROM {delegations} d JOIN {users} u ON u.id = d.user_id "
+        "WHERE d.tenant_id = t.tenant_id AND d.delegate_id = %s AND d.starts_at <= %s "
+        "AND d.ends_at > %s AND u.is_active)))"
     )
-
-
-def vote(task: HumanTask, voter_id: int, ballot: tuple[str, str, Any]) -> Statement:
-    """The statement that writes `ballot` (decision, comment, decided_at) over the voter's open
-    ballot on `task`."""
-    decision, comment, decided_at = ballot
-    decided_at = as_stored(TaskBallot, "decided_at", decided_at)
-    return _vote_sql(), [decision, comment, decided_at, task.tenant_id, task.pk, voter_id]
-
-
-@cached
-def _close_ballots_sql(keep_voter: bool) -> str:
-    voter = " AND user_id <> %s" if keep_voter else ""
-    return (
-        f"DELETE FROM {qn(TaskBallot._meta.db_table)} WHERE tenant_id = %s AND task_id = %s "
-        f"AND decision IS NULL{voter}"
-    )
-
-
-def close_ballots(task: HumanTask, voter_id: int | None = None) -> Statement:
-    """The statement that deletes the open ballots of a task that closes: who never voted
-    keeps no row (the inbox then reads only open work; `eligible_count` keeps how many could
-    have decided, the audit trail who). `voter_id`: the ballot the same batch writes (see
-    `vote`), left alone, as `batch` wants."""
-    params = [task.tenant_id, task.pk]
-    if voter_id is not None:
-        params.append(voter_id)
-    return _close_ballots_sql(voter_id is not None), params
 
 
 @cached

@@ -30,7 +30,7 @@ from rest_framework import serializers
 
 from core.api.fields import IntegerField
 from workflows.calendars import add_business_hours
-from workflows.engine import jobs, rules, store
+from workflows.engine import ballots, jobs, rules, store
 from workflows.engine.approvers import eligible_sql
 from workflows.engine.sql import Statement, execute, qn
 from workflows.engine.uow import UnitOfWork
@@ -267,7 +267,7 @@ def _timeout(job: Job) -> None:
         return
     log = UnitOfWork(task.tenant_id, None, TIMED_OUT)
     log.defer(cancel_statement(task, except_job=job.pk))
-    log.defer(store.close_ballots(task))
+    log.defer(ballots.close_ballots(task))
     now = timezone.now()
     if action == OnTimeout.FAIL:
         task.status = TaskStatus.CANCELLED

@@ -55,6 +55,7 @@ class UnitOfWork:
         # still be held, unseen by the statement that opens the next task (separation of
         # duties asks it: see `inserts.open_task`).
         self.decider_id: int | None = None
+        self.on_behalf_of_id: int | None = None  # the ballot's holder, if a delegate decided
         self._events: list[events.Event] = []  # their jobs are not written yet
         self._event_keys: set[str] = set()  # one job per event key and operation
 

@@ -1,6 +1,6 @@
 """The inbox reads only open work (issue 13 Part A item 6).
 
-A task that closes now deletes the ballots nobody decided (`store.close_ballots`); this deletes
+A task that closes now deletes the ballots nobody decided (`ballots.close_ballots`); this deletes
 those that piled up before, in batches of ballot ids, each its own transaction (hence not
 atomic: a rerun after an interruption finds what is left). Then the index of pending form tasks
 that `selectors.task_inbox` reads."""

@@ -137,7 +137,7 @@ class HumanTask(TenantOwnedModel):
     action = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     # Approval tasks: who may vote is materialised as ballots when the task opens; when it
-    # closes, the ballots nobody decided are deleted (`store.close_ballots`), so that an open
+    # closes, the ballots nobody decided are deleted (`ballots.close_ballots`), so that an open
     # ballot is always an open task's (the inbox relies on it). eligible_count keeps how many.
     rule = models.CharField(max_length=16, blank=True, default="")
     required_approvals = models.PositiveIntegerField(default=1)
@@ -154,6 +154,10 @@ class HumanTask(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = user_reference()
+    # A task someone took (`claim`): hidden from the others' inbox, and theirs to decide (or
+    # their delegate's), until released, reassigned or closed.
+    claimed_by = user_reference()
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -197,6 +201,8 @@ class TaskBallot(TenantOwnedModel):
     comment = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Who decided it when that was not its holder (`user`): their out-of-office delegate.
+    acted_by = user_reference()
 
     class Meta:
         ordering = ["decided_at", "id"]

@@ -8,7 +8,15 @@ from workflows.services.definitions import (
     workflow_delete,
     workflow_update,
 )
-from workflows.services.runs import run_cancel, run_retry, run_start_on_subject, task_decide
+from workflows.services.runs import (
+    run_cancel,
+    run_retry,
+    run_start_on_subject,
+    task_claim,
+    task_decide,
+    task_reassign,
+    task_release,
+)
 
 __all__ = [
     "run_cancel",
@@ -17,7 +25,10 @@ __all__ = [
     "step_create",
     "step_delete",
     "step_update",
+    "task_claim",
     "task_decide",
+    "task_reassign",
+    "task_release",
     "workflow_create",
     "workflow_delete",
     "workflow_update",

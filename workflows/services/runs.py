@@ -41,6 +41,51 @@ def task_decide(
     return task
 
 
+def _task_assignment(
+    operation: Any, *, tenant: Tenant, task_id: int, actor: Any, comment: str = "", **options: Any
+) -> HumanTask:
+    with transaction.atomic():
+        locked = engine.lock_task(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
+        log = engine.UnitOfWork(tenant.pk, actor, comment)
+        task = operation(locked, actor=actor, log=log, **options)
+        log.flush()
+    return task
+
+
+def task_claim(*, tenant: Tenant, task_id: int, actor: Any) -> HumanTask:
+    """Take a pending group task (see `engine.claim_task`); claiming it again is a no-op."""
+    return _task_assignment(engine.claim_task, tenant=tenant, task_id=task_id, actor=actor)
+
+
+def task_release(*, tenant: Tenant, task_id: int, actor: Any, comment: str = "") -> HumanTask:
+    """Give a claimed task back (see `engine.release_task`)."""
+    return _task_assignment(
+        engine.release_task, tenant=tenant, task_id=task_id, actor=actor, comment=comment
+    )
+
+
+def task_reassign(
+    *,
+    tenant: Tenant,
+    task_id: int,
+    to_user_id: int,
+    from_user_id: int | None = None,
+    reason: str,
+    actor: Any,
+) -> HumanTask:
+    """Move a pending task to someone else, with a reason (SUPERVISOR, ADMIN; see
+    `engine.reassign_task`)."""
+    return _task_assignment(
+        engine.reassign_task,
+        tenant=tenant,
+        task_id=task_id,
+        actor=actor,
+        comment=reason,
+        to_user_id=to_user_id,
+        from_user_id=from_user_id,
+    )
+
+
 def run_start_on_subject(
     *,
     tenant: Tenant,

@@ -27,6 +27,10 @@ class ChainDecisionSerializer(serializers.Serializer):
     step = serializers.IntegerField()
     decision = serializers.CharField()
     decided_by = serializers.IntegerField(allow_null=True)
+    on_behalf_of = serializers.IntegerField(
+        allow_null=True,
+        help_text="The approver a delegate decided for (out-of-office delegation), else null.",
+    )
     decided_at = serializers.DateTimeField()
     comment = serializers.CharField(allow_blank=True)
 
