@@ -24,13 +24,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import NotificationKind, User
+from accounts.models import NotificationKind
 from workflows import notifications, webhook_delivery
 from workflows.engine import events, jobs
 from workflows.engine.assignment import NOTIFY_JOB
+from workflows.engine.human import awaited_by
 from workflows.engine.retry import RetryPolicy
 from workflows.engine.subjects import describe_subjects
-from workflows.models import HumanTask, Job, TaskBallot, WebhookDelivery, WorkflowRun
+from workflows.models import HumanTask, Job, WebhookDelivery, WorkflowRun
 
 DELIVER_KIND = "webhook.deliver"
 # 10 s, 20 s, 40 s, 80 s between the 5 attempts (each wait capped at 10 minutes).
@@ -91,23 +92,6 @@ def describe(tenant_id: int, payload: dict[str, Any]) -> tuple[dict[str, Any], s
         ref = (str(subject["type"]), int(subject["id"]))
         data["subject"] = {**describe_subjects(tenant_id, [ref])[ref], "type": ref[0], "id": ref[1]}
     return data, key
-
-
-def awaited_by(task: HumanTask) -> list[int]:
-    """Who the open task awaits: its open ballots' holders (a vote), else the active people of
-    the roles it is open to (a form)."""
-    ballots = TaskBallot.objects.filter(
-        tenant_id=task.tenant_id, task=task, decision__isnull=True
-    ).values_list("user_id", flat=True)
-    users = list(ballots)
-    if users or not task.open_to_roles:
-        return users
-    roles = [role for role in task.open_to_roles.split(",") if role]
-    return list(
-        User.objects.filter(tenant_id=task.tenant_id, role__in=roles, is_active=True).values_list(
-            "pk", flat=True
-        )
-    )
 
 
 def handle_event(job: Job) -> None:

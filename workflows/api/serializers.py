@@ -86,7 +86,11 @@ class StepInputSerializer(serializers.Serializer):
             '`reject_rule` (`"first"` or N rejections; by default the first for any/all, '
             "otherwise once approval is out of reach), `allow_self_approval`, "
             "`exclude_previous_deciders` (true: whoever decided an earlier step of the "
-            "subject's chain may not decide this one), `due_in_hours`."
+            "subject's chain may not decide this one), `due_in_hours` and timers "
+            "(`remind_every_hours`, `escalate_after_hours` with `escalate_to`, `on_timeout`: "
+            "`reject`, `approve`, `escalate` or `fail`, `business_hours`). Form actions "
+            "(`check_safety`, `verify_contact`): `due_in_hours`, `remind_every_hours`, "
+            "`on_timeout` (`fail` only), `business_hours`."
         ),
     )
 

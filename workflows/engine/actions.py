@@ -15,7 +15,6 @@ from workflows.engine.approvers import DEFAULT_APPROVERS, check_approvers
 from workflows.engine.registry import (
     ActionKind,
     ActionSpec,
-    EmptyConfigSerializer,
     StrictSerializer,
     register_action,
 )
@@ -178,6 +177,25 @@ class WebhookConfigSerializer(StrictSerializer):
         return value
 
 
+class FormConfigSerializer(StrictSerializer):
+    """A form step's config: its timers, without escalation (see `timers`)."""
+
+    due_in_hours = timers.hours_field()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields.update(timers.config_fields(escalation=False))
+        return fields
+
+    def to_internal_value(self, data: Any) -> Any:
+        timers.refuse_escalation(data)
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        timers.check_config(self, attrs)
+        return attrs
+
+
 class CheckSafetyFormSerializer(StrictSerializer):
     risk_level = serializers.ChoiceField(choices=["low", "medium", "high", "critical"])
 
@@ -203,7 +221,7 @@ register_action(
         kind=ActionKind.HUMAN,
         label="Check safety",
         description="A person assesses the risk level.",
-        config_serializer=EmptyConfigSerializer,
+        config_serializer=FormConfigSerializer,
         form_serializer=CheckSafetyFormSerializer,
     )
 )
@@ -213,7 +231,7 @@ register_action(
         kind=ActionKind.HUMAN,
         label="Verify contact",
         description="A person confirms the contact details.",
-        config_serializer=EmptyConfigSerializer,
+        config_serializer=FormConfigSerializer,
         form_serializer=VerifyContactFormSerializer,
     )
 )

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.models import User
 from workflows.engine import ballots, inserts, timers
 from workflows.engine.rows import new, update
 from workflows.engine.rules import Need
 from workflows.engine.sql import Statement
 from workflows.engine.uow import UnitOfWork
-from workflows.models import HumanTask, StepRun, StepRunStatus, TaskStatus, WorkflowRun
+from workflows.models import (
+    HumanTask,
+    StepRun,
+    StepRunStatus,
+    TaskBallot,
+    TaskStatus,
+    WorkflowRun,
+)
 
 
 def waiting(step_run: StepRun, now: Any) -> None:
@@ -88,3 +96,20 @@ def decided(task: HumanTask, outcome: str | None, *, actor: Any, now: Any) -> li
         task.status, task.decided_at, task.decided_by = outcome, now, actor
         fields += ["status", "decided_at", "decided_by"]
     return fields
+
+
+def awaited_by(task: HumanTask) -> list[int]:
+    """Who the open task awaits: its open ballots' holders (a vote), else the active people of
+    the roles it is open to (a form)."""
+    ballots = TaskBallot.objects.filter(
+        tenant_id=task.tenant_id, task=task, decision__isnull=True
+    ).values_list("user_id", flat=True)
+    users = list(ballots)
+    if users or not task.open_to_roles:
+        return users
+    roles = [role for role in task.open_to_roles.split(",") if role]
+    return list(
+        User.objects.filter(tenant_id=task.tenant_id, role__in=roles, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from accounts.models import Role
 from core.errors import Forbidden, ValidationFailed
-from workflows.engine import human
+from workflows.engine import human, timers
 from workflows.engine.kinds import StepKind, register_step_kind
 from workflows.engine.registry import ActionSpec
 from workflows.engine.store import Locked
@@ -27,6 +27,7 @@ class FormKind(StepKind):
         task = human.new_task(step_run, run, now)
         task.open_to_roles = "," + ",".join(FORM_TASK_ROLES) + ","
         human.open_task(task, written, None, None, log=log)
+        timers.task_opened(task, step_run.config or {}, log=log, now=now)
 
     def decide(
         self,

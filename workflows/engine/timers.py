@@ -1,11 +1,12 @@
-"""Timers of approval tasks: a due time with what happens then (`on_timeout`), reminders and
-an escalation, as durable jobs (`jobs`).
+"""Timers of human tasks (approvals and forms): a due time with what happens then
+(`on_timeout`), reminders and an escalation, as durable jobs (`jobs`).
 
 A step's config: `due_in_hours`, `remind_every_hours`, `escalate_after_hours` with
 `escalate_to` (an approvers spec), `on_timeout` (reject, approve, escalate, fail) and
 `business_hours` (count the tenant's default business calendar's working hours; a step saved
 with it needs a default calendar, and if that calendar is gone when a task opens, wall-clock
-hours are counted). Every timer needs `due_in_hours`.
+hours are counted). Every timer needs `due_in_hours`. A form step has no escalation and times
+out with `fail` only: it has no ballots to add nor a decision to take in anyone's place.
 
 - The jobs are written by the operation that opens the task, held in its unit of work so they
   travel with its next statement (`jobs.schedule_statement`), under the keys
@@ -60,20 +61,45 @@ class OnTimeout(StrEnum):
 # --- config ---------------------------------------------------------------------------------
 
 
-def config_fields() -> dict[str, serializers.Field]:
-    """The timer fields of a step's config serializer (besides its `due_in_hours`)."""
+ESCALATION_FIELDS = ("escalate_after_hours", "escalate_to")
+FORM_TIMEOUT = "A form step times out with 'fail' only."
+
+
+def hours_field() -> IntegerField:
+    return IntegerField(min_value=1, max_value=MAX_HOURS, required=False)
+
+
+def config_fields(*, escalation: bool = True) -> dict[str, serializers.Field]:
+    """The timer fields of a step's config serializer (besides its `due_in_hours`). Without
+    `escalation` (a form step): no `escalate_*`, and `on_timeout` is `fail` only."""
     from workflows.engine.actions import ApproversSerializer  # actions imports this module
 
-    def hours() -> IntegerField:
-        return IntegerField(min_value=1, max_value=MAX_HOURS, required=False)
-
+    if not escalation:
+        return {
+            "remind_every_hours": hours_field(),
+            "on_timeout": serializers.ChoiceField(
+                choices=[OnTimeout.FAIL.value],
+                required=False,
+                error_messages={"invalid_choice": FORM_TIMEOUT},
+            ),
+            "business_hours": serializers.BooleanField(required=False),
+        }
     return {
-        "remind_every_hours": hours(),
-        "escalate_after_hours": hours(),
+        "remind_every_hours": hours_field(),
+        "escalate_after_hours": hours_field(),
         "escalate_to": ApproversSerializer(required=False),
         "on_timeout": serializers.ChoiceField(choices=[c.value for c in OnTimeout], required=False),
         "business_hours": serializers.BooleanField(required=False),
     }
+
+
+def refuse_escalation(data: Any) -> None:
+    """A form step's raw config naming an `escalate_*` key: a 400 saying why (before the
+    strict serializer's "Unknown key")."""
+    if isinstance(data, dict):
+        for field in ESCALATION_FIELDS:
+            if field in data:
+                raise serializers.ValidationError({field: ["A form step does not escalate."]})
 
 
 def check_config(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
@@ -197,16 +223,14 @@ def _remind(job: Job) -> None:
     locked = _locked(job)
     if locked is None:
         return
+    from workflows.engine.human import awaited_by  # human imports this module
     from workflows.notifications import notify  # it imports the engine
 
     task, n = locked.task, int(job.payload.get("n", 1))
-    holders = list(
-        TaskBallot.objects.filter(
-            tenant_id=task.tenant_id, task_id=task.pk, decision__isnull=True
-        ).values_list("user_id", flat=True)
-    )
+    holders = awaited_by(task)
     notify("task_due_soon", task.pk, holders, task.tenant_id, occurrence=f"remind:{n}")
-    log = UnitOfWork(task.tenant_id, None, f"Reminder {n}: {len(holders)} open ballot(s)")
+    whom = "person(s) of its roles" if task.open_to_roles else "open ballot(s)"
+    log = UnitOfWork(task.tenant_id, None, f"Reminder {n}: {len(holders)} {whom}")
     log.record("task_timer", task.pk, TaskStatus.PENDING, "reminded")
     config = locked.step_run.config or {}
     every = config.get("remind_every_hours")

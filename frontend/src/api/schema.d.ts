@@ -1868,7 +1868,7 @@ export interface components {
             name?: string;
             order?: number;
             action?: string;
-            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `exclude_previous_deciders` (true: whoever decided an earlier step of the subject's chain may not decide this one), `due_in_hours`. */
+            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `exclude_previous_deciders` (true: whoever decided an earlier step of the subject's chain may not decide this one), `due_in_hours` and timers (`remind_every_hours`, `escalate_after_hours` with `escalate_to`, `on_timeout`: `reject`, `approve`, `escalate` or `fail`, `business_hours`). Form actions (`check_safety`, `verify_contact`): `due_in_hours`, `remind_every_hours`, `on_timeout` (`fail` only), `business_hours`. */
             config?: unknown;
         };
         PatchedTenantInputRequest: {
@@ -2116,7 +2116,7 @@ export interface components {
             name: string;
             order: number;
             action: string;
-            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `exclude_previous_deciders` (true: whoever decided an earlier step of the subject's chain may not decide this one), `due_in_hours`. */
+            /** @description The action's settings, validated per action; `GET /api/actions/` lists each action's keys and defaults. `approval`: `approvers` (one of `default`, `security_group`, `role`, `users`), `rule` (`any`, `all`, `quorum` with `quorum`: N approvals, or `percent` with `percent`: 1-100 % of the eligible, rounded up), `reject_rule` (`"first"` or N rejections; by default the first for any/all, otherwise once approval is out of reach), `allow_self_approval`, `exclude_previous_deciders` (true: whoever decided an earlier step of the subject's chain may not decide this one), `due_in_hours` and timers (`remind_every_hours`, `escalate_after_hours` with `escalate_to`, `on_timeout`: `reject`, `approve`, `escalate` or `fail`, `business_hours`). Form actions (`check_safety`, `verify_contact`): `due_in_hours`, `remind_every_hours`, `on_timeout` (`fail` only), `business_hours`. */
             config?: unknown;
         };
         Task: {
