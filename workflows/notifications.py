@@ -162,8 +162,8 @@ def notify(
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
     own_transactions = not connection.in_atomic_block
-    wanted = sorted(with_delegates(tenant_id, {int(u) for u in user_ids}))
-    if not wanted:
+    asked = {int(u) for u in user_ids}
+    if not asked:
         return 0
     with transaction.atomic():
         if own_transactions:
@@ -173,6 +173,7 @@ def notify(
         )
         if task is None or task.status != TaskStatus.PENDING:
             return 0
+        wanted = sorted(with_delegates(tenant_id, asked))
         done = set(
             NotificationSent.objects.filter(
                 tenant_id=tenant_id, task_id=task_id, kind=kind, occurrence=occurrence

@@ -229,3 +229,50 @@ def test_the_holder_and_their_delegate_racing_make_one_decision(tenant, make_use
     assert statuses.count(409) == 5, results
     assert TaskBallot.objects.filter(task=task, decision__isnull=False).count() == 1
     assert StateTransition.objects.filter(object_type="task", object_id=task.pk).count() == 2
+
+
+SQLITE_SCRIPT = r"""
+import django
+django.setup()
+from datetime import timedelta
+from decimal import Decimal
+from django.core.management import call_command
+from django.utils import timezone
+
+call_command("migrate", verbosity=0)
+call_command("seed_demo", verbosity=0)
+
+from accounts.models import Delegation, User
+from approvals.services.transfers import transfer_create
+from workflows import selectors, services
+from workflows.models import HumanTask, TaskBallot
+
+submitter = User.objects.get(email="approver1@demo.example")
+away = User.objects.get(email="approver2@demo.example")
+tenant = submitter.tenant
+transfer = transfer_create(
+    tenant=tenant, transfer_type="FAR", reference="SQLITE-D", amount=Decimal("1.00"),
+    currency="eur", actor=submitter,
+)
+task = HumanTask.objects.get(subject_type="transfer", subject_id=transfer.pk, status="pending")
+holders = TaskBallot.objects.filter(task=task).values_list("user_id", flat=True)
+stand_in = User.objects.filter(tenant=tenant).exclude(role="VIEWER").exclude(pk__in=holders)
+stand_in = stand_in.exclude(pk=submitter.pk).first()
+Delegation.objects.create(
+    tenant=tenant, user=away, delegate=stand_in, starts_at=timezone.now() - timedelta(hours=1),
+    ends_at=timezone.now() + timedelta(days=1),
+)
+inbox = selectors.task_inbox(tenant=tenant, user=stand_in)
+assert task.pk in [t.pk for t in inbox[0:50]], "the delegate is offered the task"
+services.task_claim(tenant=tenant, task_id=task.pk, actor=stand_in)
+services.task_decide(tenant=tenant, task_id=task.pk, decision="approve", actor=stand_in)
+ballot = TaskBallot.objects.get(task=task, decision__isnull=False)
+assert (ballot.user_id, ballot.acted_by_id) == (away.pk, stand_in.pk), (ballot.user_id, ballot.acted_by_id, away.pk, stand_in.pk)
+print("EMBEDDED DELEGATION OK")
+"""
+
+
+def test_delegation_and_claims_on_the_embedded_sqlite_default(tmp_path):
+    from tests.sqlite_process import run_on_fresh_sqlite
+
+    run_on_fresh_sqlite(SQLITE_SCRIPT, tmp_path, done="EMBEDDED DELEGATION OK")

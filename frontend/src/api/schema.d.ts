@@ -932,6 +932,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/claim/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a group task: it leaves the others' inbox until released
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        post: operations["tasks_claim_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/complete/": {
         parameters: {
             query?: never;
@@ -956,6 +980,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/reassign/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reassign a pending task to someone else, with a reason (SUPERVISOR, ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        post: operations["tasks_reassign_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/reject/": {
         parameters: {
             query?: never;
@@ -974,6 +1022,30 @@ export interface paths {
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
          */
         post: operations["tasks_reject_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{id}/release/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a claimed task (the claimer, a SUPERVISOR or an ADMIN)
+         * @description Resolves `self.tenant` from the user; a `tenant_id` in the path must be the user's own.
+         *
+         *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
+         *     one transaction whose database context names the tenant (row-level security) and the
+         *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         */
+        post: operations["tasks_release_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1463,6 +1535,8 @@ export interface components {
             step: number;
             decision: string;
             decided_by: number | null;
+            /** @description The approver a delegate decided for (out-of-office delegation), else null. */
+            on_behalf_of: number | null;
             /** Format: date-time */
             decided_at: string;
             comment: string;
@@ -2141,6 +2215,9 @@ export interface components {
             /** Format: date-time */
             readonly decided_at: string | null;
             readonly decided_by: number | null;
+            readonly claimed_by: number | null;
+            /** Format: date-time */
+            readonly claimed_at: string | null;
             readonly result: unknown;
         };
         TaskCompleteInputRequest: {
@@ -2154,7 +2231,25 @@ export interface components {
             /** @default  */
             comment: string;
         };
+        TaskReassignInputRequest: {
+            /**
+             * Format: int64
+             * @description Who receives the task: an active member of this tenant.
+             */
+            to_user: number;
+            /**
+             * Format: int64
+             * @description An approval task: whose open ballot moves (required when several people hold one). Ignored for a form task, which becomes `to_user`'s.
+             */
+            from_user?: number | null;
+            /** @description Why; kept in the run's history. */
+            reason: string;
+        };
         TaskRejectInputRequest: {
+            comment: string;
+        };
+        TaskReleaseInputRequest: {
+            /** @default  */
             comment: string;
         };
         /**
@@ -7363,6 +7458,116 @@ export interface operations {
             };
         };
     };
+    tasks_claim_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer instead of acting again. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     tasks_complete_create: {
         parameters: {
             query?: never;
@@ -7477,6 +7682,120 @@ export interface operations {
             };
         };
     };
+    tasks_reassign_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer instead of acting again. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskReassignInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     tasks_reject_create: {
         parameters: {
             query?: never;
@@ -7492,6 +7811,120 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["TaskRejectInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description Invalid input: each field named, with its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No, invalid or expired token (or credentials). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, or another tenant's (or a page past the end). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflict with the current state, or a request with this Idempotency-Key in flight. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The request body is larger than the server accepts (`API_MAX_BODY_BYTES`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description This Idempotency-Key was used with a different request. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many requests: retry after the `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database connection was lost: retry after the `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    tasks_release_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A retry with the same key returns the first answer instead of acting again. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TaskReleaseInputRequest"];
             };
         };
         responses: {
