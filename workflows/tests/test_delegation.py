@@ -267,7 +267,8 @@ assert task.pk in [t.pk for t in inbox[0:50]], "the delegate is offered the task
 services.task_claim(tenant=tenant, task_id=task.pk, actor=stand_in)
 services.task_decide(tenant=tenant, task_id=task.pk, decision="approve", actor=stand_in)
 ballot = TaskBallot.objects.get(task=task, decision__isnull=False)
-assert (ballot.user_id, ballot.acted_by_id) == (away.pk, stand_in.pk), (ballot.user_id, ballot.acted_by_id, away.pk, stand_in.pk)
+got = (ballot.user_id, ballot.acted_by_id)
+assert got == (away.pk, stand_in.pk), (got, away.pk, stand_in.pk)
 print("EMBEDDED DELEGATION OK")
 """
 
