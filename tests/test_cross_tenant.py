@@ -280,6 +280,21 @@ PROBES: dict[str, dict[str, Probe]] = {
     "task-approve": {"approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk})},
     "task-reject": {"approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk})},
     "task-complete": {"form-task": Probe(lambda w: {"pk": w.b.case_task.pk})},
+    "task-claim": {
+        "approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk}),
+        "form-task": Probe(lambda w: {"pk": w.b.case_task.pk}),
+    },
+    "task-release": {"approval-task": Probe(lambda w: {"pk": w.b.transfer_task.pk})},
+    "task-reassign": {
+        "approval-task": Probe(
+            lambda w: {"pk": w.b.transfer_task.pk},
+            body=lambda w: {"to_user": w.a.agent.pk, "reason": "zq"},
+        ),
+        "form-task": Probe(
+            lambda w: {"pk": w.b.case_task.pk},
+            body=lambda w: {"to_user": w.b.submitter.pk, "reason": "zq"},
+        ),
+    },
     "calendar-list": {
         "own": Probe(
             lambda w: {},

@@ -187,7 +187,7 @@ def _open_task_sql(
     required = REQUIRED_SQL.format(count="(SELECT count(*) FROM e)")  # the rule's `Need`
     assert eligible_sql is not None
     sql = (
-        f"WITH {step}e AS ({_chosen(eligible_sql, fresh)}), "
+        f"WITH {step}e AS ({chosen_sql(eligible_sql, fresh)}), "
         f"t AS (INSERT INTO {table} ({names}) "
         f"SELECT {row}, (SELECT count(*) FROM e), {required} {source} RETURNING id, tenant_id), "
         f"b AS (INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment,"
@@ -197,7 +197,7 @@ def _open_task_sql(
     return sql, targets
 
 
-def _chosen(eligible_sql: str, fresh: bool = False) -> str:
+def chosen_sql(eligible_sql: str, fresh: bool = False) -> str:
     # The eligible users but the submitter (the first parameter; NULL excludes nobody) and,
     # if `fresh`, but whoever decided a task of the same subject (tenant, type, id: the next
     # three parameters) or decided in this operation, themselves or through their delegate
@@ -279,7 +279,7 @@ def open_task(
             _, eligible_count = execute(
                 f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, "
                 f"comment, data) SELECT %s, %s, uid, '', '{{}}' "
-                f"FROM ({_chosen(eligible_sql, fresh)}) AS e",
+                f"FROM ({chosen_sql(eligible_sql, fresh)}) AS e",
                 [task.tenant_id, task.pk, *chosen_params],
             )
         own = (task.tenant_id, "task", task.pk, "", "pending", actor_id, comment, when)

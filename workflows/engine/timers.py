@@ -31,7 +31,7 @@ from rest_framework import serializers
 
 from core.api.fields import IntegerField
 from workflows.calendars import add_business_hours
-from workflows.engine import ballots, jobs, rules, store
+from workflows.engine import ballots, inserts, jobs, rules, store
 from workflows.engine.approvers import eligible_sql
 from workflows.engine.sql import Statement, execute, qn
 from workflows.engine.uow import UnitOfWork
@@ -240,19 +240,22 @@ def _remind(job: Job) -> None:
     log.flush()
 
 
-def _add_ballots(task: HumanTask, approvers: dict[str, Any]) -> list[int]:
-    """Ballots for `approvers` who have none (the submitter excluded unless allowed)."""
+def _add_ballots(task: HumanTask, approvers: dict[str, Any], fresh: bool) -> list[int]:
+    """Ballots for `approvers` who have none: the submitter excluded unless allowed and, if
+    `fresh` (the step excludes previous deciders), whoever decided a task of the subject."""
     users = eligible_sql(task.tenant_id, approvers)
     if users is None:
         return []
     sql, params = users
     exclude = None if task.allow_self_approval else task.submitted_by_id
+    chosen = [*params, exclude, exclude]
+    if fresh:
+        chosen += [task.tenant_id, task.subject_type, task.subject_id, None, None]
     rows, _ = execute(
         f"INSERT INTO {qn(TaskBallot._meta.db_table)} (tenant_id, task_id, user_id, comment, "
-        f"data) SELECT %s, %s, uid, '', '{{}}' FROM ({sql}) AS e "
-        "WHERE CAST(%s AS BIGINT) IS NULL OR uid <> %s "
+        f"data) SELECT %s, %s, uid, '', '{{}}' FROM ({inserts.chosen_sql(sql, fresh)}) AS e "
         "ON CONFLICT (tenant_id, task_id, user_id) DO NOTHING RETURNING user_id",
-        [task.tenant_id, task.pk, *params, exclude, exclude],
+        [task.tenant_id, task.pk, *chosen],
     )
     return [row[0] for row in rows]
 
@@ -261,7 +264,8 @@ def _escalate_locked(locked: store.Locked, comment: str) -> None:
     from workflows.notifications import notify  # it imports the engine
 
     task, config = locked.task, locked.step_run.config or {}
-    added = _add_ballots(task, config.get("escalate_to") or {})
+    fresh = bool(config.get(store.EXCLUDE_PREVIOUS_DECIDERS, False))
+    added = _add_ballots(task, config.get("escalate_to") or {}, fresh)
     log = UnitOfWork(task.tenant_id, None, f"{comment}: {len(added)} more approver(s)")
     if added:
         task.eligible_count += len(added)

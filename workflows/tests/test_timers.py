@@ -213,6 +213,32 @@ def test_escalation_adds_ballots_and_notifies(tenant, make_user, client_for):
     assert task.decided_by_id == boss.pk
 
 
+@pytest.mark.django_db
+def test_escalation_keeps_separation_of_duties(tenant, make_user, client_for):
+    """The second workflow excludes previous deciders and escalates to both approvers: the one
+    who approved the first workflow gets no ballot from the escalation either."""
+    chain = make_chain(tenant, make_user, client_for, workflows=2)
+    first, second = chain.approvers
+    boss = make_user(Role.ADMIN, tenant=tenant)
+    Step.objects.filter(workflow=chain.templates[1]).update(
+        config={
+            "approvers": {"users": [second.pk]},
+            "exclude_previous_deciders": True,
+            "due_in_hours": 24,
+            "escalate_after_hours": 4,
+            "escalate_to": {"users": [first.pk, boss.pk]},
+        }
+    )
+    transfer_id, _ = open_task(chain)
+    assert chain.approve(transfer_id, approver=0).status_code == 200
+    task = HumanTask.objects.get(subject_id=transfer_id, status=TaskStatus.PENDING)
+    assert poll(timezone.now() + timedelta(hours=4, minutes=1)) == 1
+    holders = set(TaskBallot.objects.filter(task=task).values_list("user_id", flat=True))
+    assert holders == {second.pk, boss.pk}
+    task.refresh_from_db()
+    assert task.eligible_count == 2
+
+
 def timed_out(task):
     return StateTransition.objects.filter(
         object_type="task", object_id=task.pk, comment="Timed out"
