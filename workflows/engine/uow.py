@@ -55,8 +55,9 @@ class UnitOfWork:
         # still be held, unseen by the statement that opens the next task (separation of
         # duties asks it: see `inserts.open_task`).
         self.decider_id: int | None = None
-        self._events: list[events.Event] = []  # their jobs are not written yet
-        self._event_keys: set[str] = set()  # one job per event key and operation
+        # Events whose jobs are not written yet, one per job key (as a tuple: cheaper than
+        # `Event.key`) and operation.
+        self._events: dict[tuple[str, str, int, bool], events.Event] = {}
 
     def record(
         self,
@@ -87,9 +88,9 @@ class UnitOfWork:
         self._event(events.task_created(task))
 
     def _event(self, event: events.Event) -> None:
-        if event.key not in self._event_keys:
-            self._event_keys.add(event.key)
-            self._events.append(event)
+        self._events.setdefault(
+            (event.name, event.object_type, event.object_id, event.by_step_run), event
+        )
 
     def defer(self, *statements: Statement) -> None:
         """Hold statements that write rows nothing else in this operation writes."""
@@ -114,8 +115,8 @@ class UnitOfWork:
         """Hand the held writes (and the events' jobs) to a statement that sends them first."""
         pending, self.pending = self.pending, []
         if self._events:
-            pending += events.job_statements(self.tenant_id, self._events)
-            self._events = []
+            pending += events.job_statements(self.tenant_id, self._events.values())
+            self._events = {}
         self._rows.clear()
         return pending
 
