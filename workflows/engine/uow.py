@@ -29,9 +29,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
-from workflows.engine import events, statuses
+from workflows.engine import events, sql, statuses
 from workflows.engine.rows import update
 from workflows.engine.sql import Rows, Statement, batch
 from workflows.engine.store import transitions_statement
@@ -146,7 +145,7 @@ class UnitOfWork:
     def take_rows(self) -> list[LogRow]:
         """Hand the recorded transitions, as `store.transitions_statement` rows, to a
         statement that writes them."""
-        now = timezone.now()
+        now = sql.now()
         rows: list[LogRow] = [
             (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
             for kind, pk, old, new, comment in self.rows
@@ -156,7 +155,7 @@ class UnitOfWork:
 
     def recorded_by(self) -> tuple[int | None, str, Any]:
         """(actor_id, comment, now) for a transition that a statement records itself."""
-        return self.actor_id, self.comment, timezone.now()
+        return self.actor_id, self.comment, sql.now()
 
     def flush(self) -> None:
         """Write everything left: held writes and the transition log, in one statement."""
