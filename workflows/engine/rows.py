@@ -199,9 +199,12 @@ def _jsonb(value: Any, db: Any) -> Jsonb:
 def _as_stored(preparers: Preparers, values: Sequence[Any]) -> list[Any]:
     """Values as the database takes them."""
     out = list(values)
+    db = None  # looked up once, if a value needs it (the lookup is not free)
     for index, (_, prepare) in enumerate(preparers):
         if prepare is not None:
-            out[index] = prepare(out[index], connections[DEFAULT_DB_ALIAS])
+            if db is None:
+                db = connections[DEFAULT_DB_ALIAS]
+            out[index] = prepare(out[index], db)
     return out
 
 

@@ -28,10 +28,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.utils import timezone
-
 from core.errors import Conflict
-from workflows.engine import human, inserts, store
+from workflows.engine import human, inserts, sql, store
 from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
 from workflows.engine.rows import new, update_row
@@ -77,7 +75,7 @@ def runs_create(
     with `start`, recorded as created in its status).
     With `start=(actor, log)` the first run is created running and its first step opens.
     """
-    now = timezone.now()
+    now = sql.now()
     steps_by_workflow: dict[int, list[tuple]] = {w.pk: [] for w in workflows}
     if steps is not None:
         steps_by_workflow.update(steps)
@@ -150,13 +148,13 @@ def run_start_next(
         next_run = ahead.next_run
         if next_run is None or next_run.status != RunStatus.NOT_STARTED:
             return
-        next_run.status, next_run.started_at = RunStatus.RUNNING, timezone.now()
+        next_run.status, next_run.started_at = RunStatus.RUNNING, sql.now()
         log.write(next_run, ["status", "started_at"])
         _started(next_run, actor=actor, log=log, first_step=ahead.next_run_first_step)
         return
     started = store.start_run(
         run.tenant_id,
-        timezone.now(),
+        sql.now(),
         chain=(run.subject_type, run.subject_id, run.sequence + 1),
         pending=log.absorb(),
     )
@@ -191,7 +189,7 @@ def activate_step(
     if spec is None:
         fail_step(step_run, run, f"Unknown action '{step_run.action}'.", actor=actor, log=log)
         return
-    kind_of(spec).activate(step_run, run, actor=actor, log=log, now=timezone.now())
+    kind_of(spec).activate(step_run, run, actor=actor, log=log, now=sql.now())
 
 
 def fail_step(
@@ -199,7 +197,7 @@ def fail_step(
 ) -> None:
     previous = step_run.status
     step_run.status, step_run.last_error = StepRunStatus.FAILED, error
-    step_run.finished_at = timezone.now()
+    step_run.finished_at = sql.now()
     log.record("step_run", step_run.pk, previous, StepRunStatus.FAILED, comment=error)
     logger.warning("run %s step %s failed: %s", run.pk, step_run.pk, error)
     log.write(step_run, ["status", "last_error", "finished_at"])
@@ -219,7 +217,7 @@ def step_finished(
     """A step reached `status` (completed / rejected / failed): move the run on. `ahead`: what
     the lock of the step's task read (the next step run, the next run)."""
     previous = step_run.status
-    step_run.status, step_run.finished_at = status, timezone.now()
+    step_run.status, step_run.finished_at = status, sql.now()
     fields = ["status", "finished_at"]
     if result is not None:
         step_run.result = result
@@ -251,7 +249,7 @@ def _finish_run(
     """The run reaches a final status (written by the operation's next statement) and what
     that means for its subject is carried out."""
     previous = run.status
-    run.status, run.finished_at = status, timezone.now()
+    run.status, run.finished_at = status, sql.now()
     log.write(run, ["status", "finished_at"])
     log.record("run", run.pk, previous, status)
     subject_finished(run, actor=actor, log=log, ahead=ahead)
@@ -329,7 +327,7 @@ def _cancel_not_started(
         )
         if later:
             WorkflowRun.objects.for_tenant(tenant_id).filter(pk__in=later).update(
-                status=RunStatus.CANCELLED, finished_at=timezone.now()
+                status=RunStatus.CANCELLED, finished_at=sql.now()
             )
     for run_id in later:
         log.record("run", run_id, RunStatus.NOT_STARTED, RunStatus.CANCELLED)

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 
 Statement = tuple[str, Sequence[Any]]
@@ -54,6 +56,28 @@ def cached(build: Any) -> Any:
 
     wrapper.cache_clear = memo.cache_clear  # type: ignore[attr-defined]
     return wrapper
+
+
+def now() -> datetime:
+    """`django.utils.timezone.now()`, which reads settings.USE_TZ through the lazy settings
+    object at each call: that costs more than the clock itself, and the engine asks the time
+    several times per operation. USE_TZ is read once, and again when a setting changes."""
+    global _use_tz  # noqa: PLW0603
+    if _use_tz is None:
+        _use_tz = bool(settings.USE_TZ)
+    return datetime.now(UTC if _use_tz else None)
+
+
+_use_tz: bool | None = None
+
+
+def _forget_use_tz(*, setting: str, **kwargs: Any) -> None:
+    global _use_tz  # noqa: PLW0603
+    if setting == "USE_TZ":
+        _use_tz = None
+
+
+setting_changed.connect(_forget_use_tz)
 
 
 def is_postgres() -> bool:

@@ -29,9 +29,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
-from workflows.engine import events, statuses
+from workflows.engine import events, sql, statuses
 from workflows.engine.rows import update
 from workflows.engine.sql import Rows, Statement, batch
 from workflows.engine.store import transitions_statement
@@ -56,8 +55,9 @@ class UnitOfWork:
         # duties asks it: see `inserts.open_task`).
         self.decider_id: int | None = None
         self.on_behalf_of_id: int | None = None  # the ballot's holder, if a delegate decided
-        self._events: list[events.Event] = []  # their jobs are not written yet
-        self._event_keys: set[str] = set()  # one job per event key and operation
+        # Events whose jobs are not written yet, one per job key (as a tuple: cheaper than
+        # `Event.key`) and operation.
+        self._events: dict[tuple[str, str, int, bool], events.Event] = {}
 
     def record(
         self,
@@ -88,9 +88,9 @@ class UnitOfWork:
         self._event(events.task_created(task))
 
     def _event(self, event: events.Event) -> None:
-        if event.key not in self._event_keys:
-            self._event_keys.add(event.key)
-            self._events.append(event)
+        self._events.setdefault(
+            (event.name, event.object_type, event.object_id, event.by_step_run), event
+        )
 
     def defer(self, *statements: Statement) -> None:
         """Hold statements that write rows nothing else in this operation writes."""
@@ -115,8 +115,8 @@ class UnitOfWork:
         """Hand the held writes (and the events' jobs) to a statement that sends them first."""
         pending, self.pending = self.pending, []
         if self._events:
-            pending += events.job_statements(self.tenant_id, self._events)
-            self._events = []
+            pending += events.job_statements(self.tenant_id, self._events.values())
+            self._events = {}
         self._rows.clear()
         return pending
 
@@ -146,7 +146,7 @@ class UnitOfWork:
     def take_rows(self) -> list[LogRow]:
         """Hand the recorded transitions, as `store.transitions_statement` rows, to a
         statement that writes them."""
-        now = timezone.now()
+        now = sql.now()
         rows: list[LogRow] = [
             (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
             for kind, pk, old, new, comment in self.rows
@@ -156,7 +156,7 @@ class UnitOfWork:
 
     def recorded_by(self) -> tuple[int | None, str, Any]:
         """(actor_id, comment, now) for a transition that a statement records itself."""
-        return self.actor_id, self.comment, timezone.now()
+        return self.actor_id, self.comment, sql.now()
 
     def flush(self) -> None:
         """Write everything left: held writes and the transition log, in one statement."""

@@ -262,7 +262,7 @@ def test_an_operations_events_are_one_insert_with_one_json_parameter(tenant):
     ]
     (statement,) = events.job_statements(tenant.pk, made)
     sql, params = statement
-    assert len(params) == 5
+    assert len(params) == 2
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         cursor.execute(sql, params)  # the same keys again: nothing more (live keys)
@@ -271,3 +271,25 @@ def test_an_operations_events_are_one_insert_with_one_json_parameter(tenant):
     )
     assert keys == {event.key for event in made}
     assert Job.objects.filter(tenant_id=tenant.pk, kind=events.JOB_KIND).count() == 30
+
+
+def test_the_insert_writes_each_events_payload_and_key_as_python_spells_them(tenant):
+    """PostgreSQL builds the jobs' payloads and keys from the events' fields: the same as
+    `Event.payload()` and `Event.key` (which the SQLite path writes), for every shape."""
+    made = [
+        events.from_move("task", 7, "pending", "approved"),
+        events.from_move("run", 8, "running", "failed"),
+        events.from_move("transfer", 9, "pending", "rejected"),
+        events.Event("task.created", "task", 10, "pending", 11, "transfer", 12, True),
+        events.Event("task.created", "task", 13, "pending", None, "transfer", None, True),
+        events.Event("task.created", "task", 14, "pending", 15, "", None, True),
+    ]
+    assert None not in made
+    (statement,) = events.job_statements(tenant.pk, made)
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+    written = dict(
+        Job.objects.filter(tenant_id=tenant.pk, kind=events.JOB_KIND).values_list("key", "payload")
+    )
+    assert written == {event.key: event.payload() for event in made}
+    assert not Job.objects.filter(tenant_id=tenant.pk, kind=events.JOB_KIND, due_at=None).exists()

@@ -150,3 +150,15 @@ def test_psycopg_caches_the_engines_long_statements():
     assert source.count("len(vars) <= MAX_CACHED_STATEMENT_PARAMS") >= 2
     assert _queries.MAX_CACHED_STATEMENT_LENGTH >= 16384
     assert _queries.MAX_CACHED_STATEMENT_PARAMS >= 200
+
+
+def test_now_is_djangos_now_and_follows_use_tz(settings):
+    # `sql.now` reads USE_TZ once, not per call; a changed setting is read again.
+    from django.utils import timezone
+
+    assert sql.now().tzinfo is timezone.now().tzinfo is UTC
+    settings.USE_TZ = False
+    assert sql.now().tzinfo is None
+    assert timezone.now().tzinfo is None
+    settings.USE_TZ = True
+    assert sql.now().tzinfo is UTC
