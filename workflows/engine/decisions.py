@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from core.errors import Conflict, NotFound, ValidationFailed
-from workflows.engine import store, timers
+from workflows.engine import sql, store, timers
 from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
 from workflows.engine.runner import step_finished
@@ -70,7 +68,7 @@ def task_decide_locked(
         data=data,
         actor=actor,
         log=log,
-        now=timezone.now(),
+        now=sql.now(),
     )
     if outcome is None:
         return task

@@ -18,11 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.utils import timezone
 
 from accounts.models import Delegation, User
 from workflows.engine.rows import as_stored, columns, instance, update, width
-from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, qn, to_json
+from workflows.engine.sql import Statement, batch, cached, execute, is_postgres, now, qn, to_json
 from workflows.models import HumanTask, StateTransition, Step, StepRun, TaskBallot, WorkflowRun
 
 TRANSITION_KEYS = (
@@ -143,14 +142,8 @@ def lock_task(
         assert subject is not None
         params = [*subject, status, action]
     sql = _lock_task_sql(task_id is not None)
-    at = as_stored(Delegation, "starts_at", timezone.now())
-    # The previous-decider check's three, then the ballot's look-up (see `_ballot_sql`).
-    voters = [voter_id] * 3
-    ballot = [voter_id, voter_id, voter_id, at, at, voter_id]
-    if is_postgres():
-        rows, _ = execute(sql, [tenant_id, *params, *voters, *ballot])
-    else:
-        rows, _ = execute(sql, [*voters, *ballot, tenant_id, *params])
+    at = as_stored(Delegation, "starts_at", now())
+    rows, _ = execute(sql, [voter_id, at, tenant_id, *params])  # see `_VOTER`
     if not rows:
         return None
     row, db = rows[0], connections[DEFAULT_DB_ALIAS]
@@ -184,7 +177,7 @@ def lock_task(
 
 
 def _previous_decider() -> str:
-    # Whether the voter (three parameters) or the holder of the ballot they would decide
+    # Whether the voter or the holder of the ballot they would decide
     # decided another task of this task's subject, asked only when the step excludes
     # previous deciders.
     key = EXCLUDE_PREVIOUS_DECIDERS
@@ -198,7 +191,7 @@ def _previous_decider() -> str:
         subject_type="t.subject_type",
         subject_id="t.subject_id",
         extra=" AND pt.id <> t.id",
-        uid="%s, b.user_id",
+        uid="v.voter, b.user_id",
     )
     return f"CASE WHEN {flag} THEN EXISTS ({decided}) ELSE false END"
 
@@ -229,7 +222,8 @@ def _lock_task_sql(by_id: bool) -> str:
     if not is_postgres():
         # SQLite: one writer at a time, nothing to lock.
         return (
-            f"{select}FROM {qn(HumanTask._meta.db_table)} t {joins}"
+            f"WITH v AS ({_VOTER.replace(' AS TIMESTAMPTZ', ' AS TEXT')}) "
+            f"{select}FROM {qn(HumanTask._meta.db_table)} t CROSS JOIN v {joins}"
             f"LEFT JOIN {ballots} b ON b.id = (SELECT c.id {_ballot_sql()} {_BALLOT_ORDER}) "
             f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1"
         )
@@ -239,10 +233,10 @@ def _lock_task_sql(by_id: bool) -> str:
     # read again after a wait, a row merely joined keeps the statement's snapshot. So the
     # candidates are locked first (inner query), then the one to decide is picked.
     return (
-        f"WITH t AS MATERIALIZED (SELECT {columns(HumanTask, 't')} "
+        f"WITH v AS ({_VOTER}), t AS MATERIALIZED (SELECT {columns(HumanTask, 't')} "
         f"FROM {qn(HumanTask._meta.db_table)} t "
         f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1 FOR UPDATE) "
-        f"{select}FROM t {joins}"
+        f"{select}FROM t CROSS JOIN v {joins}"
         "LEFT JOIN LATERAL (SELECT c.id, c.decision, c.user_id FROM (SELECT c.id, "
         f"c.decision, c.user_id {_ballot_sql()} FOR UPDATE) c {_BALLOT_ORDER}) b ON true"
     )
@@ -252,23 +246,29 @@ def _lock_task_sql(by_id: bool) -> str:
 # or as a delegate: a second decision is refused), else their own, else the oldest open
 # ballot of someone they stand in for. One person, one ballot per task: a delegate who also
 # holds a ballot cannot vote twice (four eyes stay four).
-_BALLOT_ORDER = "ORDER BY c.decision IS NOT NULL DESC, c.user_id = %s DESC, c.id LIMIT 1"
+# (`v` read by a subquery: SQLite does not resolve an outer column in a subquery's ORDER BY.)
+_BALLOT_ORDER = (
+    "ORDER BY c.decision IS NOT NULL DESC, c.user_id = (SELECT voter FROM v) DESC, c.id LIMIT 1"
+)
+# The lock's first two parameters, named once (`v`): the voter (None: nobody's ballot) and the
+# time at which delegations count.
+_VOTER = "SELECT CAST(%s AS BIGINT) AS voter, CAST(%s AS TIMESTAMPTZ) AS at"
 
 
 def _ballot_sql() -> str:
-    # The FROM and WHERE of a voter's candidate ballots `c` on task `t` (parameters: voter,
-    # voter, voter, at, at): theirs, the ones they decided as a delegate, and the open ballots
-    # of the people whose delegation to them is active at `at` (start inclusive, end
+    # The FROM and WHERE of the candidate ballots `c` of the voter `v.voter` on task `t`:
+    # theirs, the ones they decided as a delegate, and the open ballots of the people whose
+    # delegation to them is active at `v.at` (start inclusive, end
     # exclusive; the delegator still active: see `accounts.selectors`). Not transitive: the
     # delegator's own delegate does not count.
     delegations, users = qn(Delegation._meta.db_table), qn(User._meta.db_table)
     return (
         f"FROM {qn(TaskBallot._meta.db_table)} c "
-        "WHERE c.tenant_id = t.tenant_id AND c.task_id = t.id AND (c.user_id = %s "
-        "OR c.acted_by_id = %s OR (c.decision IS NULL AND c.user_id IN ("
+        "WHERE c.tenant_id = t.tenant_id AND c.task_id = t.id AND (c.user_id = v.voter "
+        "OR c.acted_by_id = v.voter OR (c.decision IS NULL AND c.user_id IN ("
         f"SELECT d.user_id FROM {delegations} d JOIN {users} u ON u.id = d.user_id "
-        "WHERE d.tenant_id = t.tenant_id AND d.delegate_id = %s AND d.starts_at <= %s "
-        "AND d.ends_at > %s AND u.is_active)))"
+        "WHERE d.tenant_id = t.tenant_id AND d.delegate_id = v.voter AND d.starts_at <= v.at "
+        "AND d.ends_at > v.at AND u.is_active)))"
     )
 
 

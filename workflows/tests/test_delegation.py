@@ -4,6 +4,7 @@ round separation of duties."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from unittest import mock
 
@@ -95,8 +96,14 @@ def test_window_start_is_inclusive_and_end_exclusive(tenant, make_user, client_f
     delegation = delegate(tenant, away, stand_in, starts=start, ends=start + timedelta(days=1))
     url = f"/api/tasks/{task.pk}/approve/"
 
+    @contextlib.contextmanager
     def at(moment):
-        return mock.patch("django.utils.timezone.now", return_value=moment)
+        # The clock of the inbox (Django's) and of the engine's lock (`sql.now`).
+        with (
+            mock.patch("django.utils.timezone.now", return_value=moment),
+            mock.patch("workflows.engine.store.now", return_value=moment),
+        ):
+            yield
 
     with at(start - timedelta(microseconds=1)):
         assert inbox_ids(stand_in_client) == []
