@@ -34,7 +34,7 @@ const chain: ChainItem[] = [
     finished_at: "2026-03-02T10:00:00Z",
     current_step: null,
     decisions: [
-      { step: 21, decision: "approve", decided_by: 4, decided_at: "2026-03-02T10:00:00Z", comment: "" },
+      { step: 21, decision: "approve", decided_by: 4, on_behalf_of: null, decided_at: "2026-03-02T10:00:00Z", comment: "" },
     ],
   },
   {
@@ -52,6 +52,7 @@ const chain: ChainItem[] = [
         step: 22,
         decision: "reject",
         decided_by: 5,
+        on_behalf_of: 4,
         decided_at: "2026-03-02T11:00:00Z",
         comment: "Invoice number does not match",
       },
@@ -73,7 +74,8 @@ describe("Timeline", () => {
     expect(first).toHaveTextContent("Approved by April Approver");
 
     expect(within(second).getByRole("heading")).toHaveTextContent("Secondary Review Workflow");
-    expect(second).toHaveTextContent("Rejected by Abe Approver");
+    expect(second).toHaveTextContent("Rejected by Abe Approver on behalf of April Approver");
+    expect(first).not.toHaveTextContent("on behalf of");
     expect(second).toHaveTextContent("“Invoice number does not match”");
 
     expect(within(third).getByRole("heading")).toHaveTextContent("Third Look");

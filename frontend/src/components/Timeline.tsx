@@ -117,7 +117,8 @@ function DecisionRow({ decision, nameOf }: { decision: Decision; nameOf: NameOf 
   return (
     <li className={`timeline-decision decision-${decision.decision}`}>
       <span>
-        <strong>{verb}</strong> by {nameOf(decision.decided_by)} on{" "}
+        <strong>{verb}</strong> by {nameOf(decision.decided_by)}
+        {decision.on_behalf_of !== null && <> on behalf of {nameOf(decision.on_behalf_of)}</>} on{" "}
         <time dateTime={decision.decided_at}>{when(decision.decided_at)}</time>
       </span>
       {decision.comment ? (

@@ -37,6 +37,8 @@ function task(id: number, reference: string, run: number): Task {
     created_at: new Date(Date.now() - 90 * 60_000).toISOString(),
     decided_at: null,
     decided_by: null,
+    claimed_by: null,
+    claimed_at: null,
     result: null,
   };
 }

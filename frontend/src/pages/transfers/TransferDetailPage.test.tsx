@@ -56,7 +56,7 @@ describe("TransferDetailPage", () => {
           current_step: null,
           finished_at: "2026-03-02T10:00:00Z",
           decisions: [
-            { step: 21, decision: "reject", decided_by: 9, decided_at: "2026-03-02T10:00:00Z", comment: "Wrong IBAN" },
+            { step: 21, decision: "reject", decided_by: 9, on_behalf_of: null, decided_at: "2026-03-02T10:00:00Z", comment: "Wrong IBAN" },
           ],
         },
       ],
