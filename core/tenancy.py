@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from core.logging import bind
 from core.rls import app_role, platform_role
 
 
@@ -27,6 +28,8 @@ def set_db_context(
     bypass: bool = False,
 ) -> None:
     """Set the context for the rest of the current transaction (PostgreSQL only)."""
+    if not bypass:
+        bind(tenant_id=tenant_id, user_id=actor_id)  # on the request's or task's log lines
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:

@@ -59,6 +59,7 @@ def execute_step_run(
             str(exc).strip() or type(exc).__name__,
             self.request.retries + 1,
             countdown,
+            extra={"step_run_id": step_run_id, "tenant_id": tenant_id},
         )
         # A new message carries the state; this one is acknowledged only once that one is
         # published (if the broker is down too, the lease runs out and the relay's sweep

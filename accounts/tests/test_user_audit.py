@@ -37,8 +37,9 @@ def assert_no_secret(user: User) -> None:
 
 
 def test_role_change_through_the_api_is_audited_without_the_hash(
-    admin_client, admin, make_user, tenant
+    admin_client, admin, make_user, tenant, settings
 ):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client: a trusted proxy
     agent = make_user(Role.AGENT)
     response = admin_client.patch(
         f"/api/tenants/{tenant.pk}/users/{agent.pk}/",

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -278,23 +279,38 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workflows@localhost")
 # the first of ALLOWED_HOSTS (https when SECURE_SSL_REDIRECT). `make run` sets it.
 WORKFLOWS_CONSOLE_URL = os.environ.get("WORKFLOWS_CONSOLE_URL", "")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
+
+def logging_config(log_format: str) -> dict:
+    """`text` (one readable line) or `json` (one JSON object per line: README "Logs")."""
+    formatters = {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+    }
+    if log_format not in formatters:
+        raise ImproperlyConfigured(
+            f"WORKFLOWS_LOG_FORMAT must be 'text' or 'json', not {log_format!r}"
+        )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        # Request id, tenant and user (core.logging) on every record, whatever the format.
+        "filters": {"context": {"()": "core.logging.ContextFilter"}},
+        "formatters": {log_format: formatters[log_format]},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context"],
+            },
         },
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "loggers": {"django.db.backends": {"level": "WARNING"}},
+    }
+
+
+LOGGING = logging_config(os.environ.get("WORKFLOWS_LOG_FORMAT", "text"))
+# A Celery worker keeps these handlers (and so the format and the context) instead of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # SQLite (the embedded default) has no deferrable constraints; PostgreSQL enforces them.
 SILENCED_SYSTEM_CHECKS = ["models.W038"]

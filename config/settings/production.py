@@ -11,7 +11,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS
+from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, logging_config
 
 
 def required_env(name: str, hint: str) -> str:
@@ -67,3 +67,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": 0}
 # drf-spectacular would build the whole OpenAPI schema inside `check --deploy` and report its
 # documentation warnings there; schema quality is checked by `make schema`, not at deploy time.
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "ENABLE_DJANGO_DEPLOY_CHECK": False}
+
+# One JSON object per line for the log collector (README "Logs"); WORKFLOWS_LOG_FORMAT=text
+# for reading by eye.
+LOGGING = logging_config(os.environ.get("WORKFLOWS_LOG_FORMAT", "json"))

@@ -37,7 +37,8 @@ def test_every_tenant_table_has_the_audit_trigger():
     assert sorted(tables - audited) == []
 
 
-def test_api_writes_are_audited_with_actor_and_request_id(admin_client, admin, tenant):
+def test_api_writes_are_audited_with_actor_and_request_id(admin_client, admin, tenant, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client: a trusted proxy
     response = admin_client.post(
         f"/api/tenants/{tenant.pk}/workflows/",
         {"name": "Audited"},

@@ -44,6 +44,7 @@ def test_unknown_api_path_is_json_404():
     assert response.json() == {"detail": "Not found."}
 
 
-def test_request_id_is_echoed():
+def test_request_id_is_echoed(settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client: a trusted proxy
     response = APIClient().get("/healthz", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from core.logging import run_fields
 from core.tenancy import set_db_context
 from workflows.engine import jobs
 from workflows.engine.registry import registry
@@ -144,7 +145,12 @@ def _run_retry(job: Job) -> None:
         or step_run.attempts != job.payload.get("attempts")
         or step_run.claimed_until is not None
     ):
-        logger.info("step run %s moved on: its retry job %s does nothing", job.payload, job.pk)
+        logger.info(
+            "step run %s moved on: its retry job %s does nothing",
+            job.payload,
+            job.pk,
+            extra={"job_id": job.pk, "tenant_id": job.tenant_id, **run_fields(step_run)},
+        )
         return
     dispatch(step_run)
 
@@ -217,7 +223,10 @@ def claim(
                 return Outcome("leased")  # an attempt is in flight: its worker records it
             lost = True  # the lease ran out unrecorded: that worker is gone, take over
             logger.warning(
-                "step run %s: attempt %s was lost with its worker", step_run.pk, step_run.attempts
+                "step run %s: attempt %s was lost with its worker",
+                step_run.pk,
+                step_run.attempts,
+                extra=run_fields(step_run),
             )
         elif expected_attempts is not None and step_run.attempts != expected_attempts:
             return Outcome("stale")  # this message's attempt was made already
@@ -278,6 +287,8 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
                 "step run %s: the result of attempt %s is dropped (the step moved on)",
                 claimed.step_run_id,
                 claimed.attempt,
+                extra={"step_run_id": claimed.step_run_id, "tenant_id": claimed.tenant_id}
+                | run_fields(step_run),
             )
             return Outcome("superseded")
         log = TransitionLog(step_run.tenant_id, None)
@@ -312,6 +323,7 @@ def record(claimed: Claim, result: CallResult) -> Outcome:
             step_run.attempts,
             delay,
             result.error,
+            extra=run_fields(step_run),
         )
         log.flush()
         return Outcome(StepRunStatus.RUNNING, retry_in=delay)

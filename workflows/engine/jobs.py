@@ -267,7 +267,10 @@ def _run_one(job: Job, token: str, now: datetime) -> int:
                 raise _Superseded
     except _Superseded:
         logger.info(
-            "job %s (%s) was cancelled or taken over: its writes are undone", job.pk, job.kind
+            "job %s (%s) was cancelled or taken over: its writes are undone",
+            job.pk,
+            job.kind,
+            extra=_fields(job),
         )
         return 0
     except Exception as exc:  # noqa: BLE001
@@ -299,7 +302,18 @@ def _failed(job: Job, token: str, now: datetime, exc: BaseException) -> None:
         job.attempts,
         delay,
         error,
+        extra=_fields(job),
     )
+
+
+def _fields(job: Job) -> dict[str, Any]:
+    payload = job.payload if isinstance(job.payload, dict) else {}  # a retry's names a step run
+    return {
+        "job_id": job.pk,
+        "job_kind": job.kind,
+        "tenant_id": job.tenant_id,
+        "step_run_id": payload.get("step_run_id"),
+    }
 
 
 def _record_failure(job: Job, token: str, now: datetime, error: str) -> None:
@@ -309,7 +323,12 @@ def _record_failure(job: Job, token: str, now: datetime, error: str) -> None:
             status=JobStatus.FAILED, finished_at=now, locked_until=None, last_error=error
         )
     logger.error(
-        "job %s (%s) failed after %s attempt(s): %s", job.pk, job.kind, job.attempts, error
+        "job %s (%s) failed after %s attempt(s): %s",
+        job.pk,
+        job.kind,
+        job.attempts,
+        error,
+        extra=_fields(job),
     )
 
 

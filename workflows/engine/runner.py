@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.errors import Conflict
+from core.logging import run_fields
 from workflows.engine import human, inserts, sql, store
 from workflows.engine.kinds import kind_of
 from workflows.engine.registry import registry
@@ -199,7 +200,9 @@ def fail_step(
     step_run.status, step_run.last_error = StepRunStatus.FAILED, error
     step_run.finished_at = sql.now()
     log.record("step_run", step_run.pk, previous, StepRunStatus.FAILED, comment=error)
-    logger.warning("run %s step %s failed: %s", run.pk, step_run.pk, error)
+    logger.warning(
+        "run %s step %s failed: %s", run.pk, step_run.pk, error, extra=run_fields(step_run)
+    )
     log.write(step_run, ["status", "last_error", "finished_at"])
     _finish_run(run, RunStatus.FAILED, actor=actor, log=log)
 
