@@ -201,6 +201,7 @@ def test_export_delete_export(two_tenants, tmp_path: Path):
     assert last.new_data["deleted_rows"]["approvals_transfer"] == 1
     assert last.new_data["deleted_rows"]["accounts_user"] == before["accounts_user"]
     assert "webhook_secret" not in last.old_data
+    assert not AuditEvent.objects.filter(old_data__icontains="whsec_x").exists()
     assert AuditEvent.objects.filter(tenant_id=staying.tenant.pk).count() == audit_before
 
 
