@@ -6,8 +6,9 @@
 
 The logins are the README's (Tenant isolation, "Production"): the web login is a member of
 workflows_app only, the worker login of workflows_platform; neither is a superuser nor has
-BYPASSRLS. Their passwords are made once per var directory (VAR_DIR/db_logins, mode 0600) and set
-on every run, so password authentication works as well as loopback trust.
+BYPASSRLS. Their passwords come from UP_WEB_PASSWORD and UP_WORKER_PASSWORD (compose.yaml), else
+are made once per var directory (VAR_DIR/db_logins, mode 0600); they are set on every run, so
+password authentication works as well as loopback trust.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def ensure_database() -> None:
 
 
 def passwords(var_dir: Path) -> dict[str, str]:
+    given = {k: os.environ.get(f"UP_{k.upper()}_PASSWORD", "") for k in ("web", "worker")}
+    if all(given.values()):
+        return given
     path = var_dir / "db_logins"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

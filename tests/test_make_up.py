@@ -161,6 +161,7 @@ def test_make_up_runs_a_webhook_on_the_real_worker_and_make_down_stops_everythin
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: the test never signals itself
         )
+    started: set[int] = set()
     try:
         base = f"http://127.0.0.1:{env['PORT']}"
         with WebhookServer() as hook, httpx.Client(base_url=base, timeout=10) as client:
@@ -238,6 +239,10 @@ def test_make_up_runs_a_webhook_on_the_real_worker_and_make_down_stops_everythin
         assert [pid for pid in started if alive(pid)] == []
         assert not (Path(env["WORKFLOWS_VAR_DIR"]) / "up.pid").exists()
     finally:
+        # A failed make down must not leave processes behind (each is in a session of its own).
+        for pid in {*started, *descendants(up.pid)}:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
