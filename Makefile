@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format bench bench-instructions bench-inbox schema install console frontend-types e2e clean
+.PHONY: run up down test lint format bench bench-instructions bench-inbox schema install console frontend-types e2e clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,14 @@ run: install console
 # tenants, which the web process never does.
 	$(RUN_ENV) $(PY) manage.py run_jobs & jobs=$$!; trap 'kill $$jobs 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(PY) manage.py runserver --noreload $(RUN_ADDR)
+
+# The production topology on this machine (README "Production topology: make up"): gunicorn,
+# the relay and a Celery worker under honcho, on PostgreSQL, RabbitMQ and Redis. make down stops it.
+up: install console
+	bash scripts/up.sh
+
+down:
+	bash scripts/down.sh
 
 test: install console
 	bash scripts/test.sh $(ARGS)

@@ -11,7 +11,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, logging_config
+from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env_bool, logging_config
 
 
 def required_env(name: str, hint: str) -> str:
@@ -58,6 +58,19 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
+
+# For a loopback trial without a TLS proxy (`make up` sets it, and says so, when it serves only
+# loopback names): plain HTTP, no redirect, cookies without Secure. Never for another host.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+if env_bool("DJANGO_LOOPBACK_HTTP"):
+    if not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_LOOPBACK_HTTP=1 (plain HTTP, for a loopback trial without a TLS proxy) needs "
+            f"DJANGO_ALLOWED_HOSTS to name loopback hosts only, not {','.join(ALLOWED_HOSTS)}"
+        )
+    SECURE_SSL_REDIRECT = False
+    SESSION_COOKIE_SECURE = False
+    CSRF_COOKIE_SECURE = False
 
 # Behind the proxy REMOTE_ADDR is the proxy: set TRUSTED_PROXIES to its address(es) so
 # throttles, lockout and X-Forwarded-Proto see the client (base.py; empty trusts no header).
