@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import models
 
+from workflows import metrics
 from workflows.engine import events, sql, statuses
 from workflows.engine.rows import update
 from workflows.engine.sql import Rows, Statement, batch
@@ -58,6 +59,10 @@ class UnitOfWork:
         # Events whose jobs are not written yet, one per job key (as a tuple: cheaper than
         # `Event.key`) and operation.
         self._events: dict[tuple[str, str, int, bool], events.Event] = {}
+        # For the metrics, counted once the operation commits (`flush`): the transition lists
+        # already written (one append per statement, nothing per move) and the tasks opened.
+        self._written: list[list[Transition]] = []
+        self._opened = 0
 
     def record(
         self,
@@ -86,6 +91,7 @@ class UnitOfWork:
     def opened(self, task: Any) -> None:
         """`task` (not inserted yet) opens with the operation's next statement."""
         self._event(events.task_created(task))
+        self._opened += 1
 
     def _event(self, event: events.Event) -> None:
         self._events.setdefault(
@@ -151,6 +157,7 @@ class UnitOfWork:
             (self.tenant_id, kind, pk, old, new, self.actor_id, comment, now)
             for kind, pk, old, new, comment in self.rows
         ]
+        self._written.append(self.rows)
         self.rows = []
         return rows
 
@@ -165,3 +172,6 @@ class UnitOfWork:
             statements.append(transitions_statement(self.take_rows()))
         if statements:
             batch(statements)
+        if self._written or self._opened:
+            metrics.count_on_commit(self._written, self._opened)
+            self._written, self._opened = [], 0
