@@ -211,3 +211,25 @@ def test_celery_task_outcomes_are_counted_by_task_and_outcome():
     signals.task_failure.send(sender=FakeTask(), task_id="y", exception=ValueError())
     signals.task_retry.send(sender=FakeTask(), request=None, reason="later")
     assert {o: _celery(o) - before[o] for o in before} == {"success": 1, "failure": 2, "retry": 1}
+
+
+def test_the_dashboard_only_charts_metrics_that_exist(client, settings):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    dashboard = Path(django_settings.BASE_DIR, "ops", "grafana", "workflows.json")
+    exprs = [t["expr"] for p in json.loads(dashboard.read_text())["panels"] for t in p["targets"]]
+    charted = {
+        re.sub(r"_(bucket|count|sum)$", "", m)
+        for e in exprs
+        for m in re.findall(r"workflows_\w+", e)
+    }
+    settings.WORKFLOWS_METRICS_TOKEN = "scrape"
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape").content.decode()
+    exported = set(re.findall(r"^# TYPE (workflows_\w+) ", text, re.M))
+    exported |= {name + "_total" for name in exported}
+    assert len(charted) > 10
+    assert charted <= exported, charted - exported
