@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api.audit import AuditLogView
 from core.api.health import healthz, readyz
 from core.console import NOT_CONSOLE, console_index
+from core.metrics import metrics_view
 from workflows.api.actions import ActionListView
 
 api_patterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus (core.metrics: who may read)
     # Last: every other path is the console's (its router's deep links).
     re_path(NOT_CONSOLE, console_index, name="console"),
 ]

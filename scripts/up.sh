@@ -63,6 +63,12 @@ if [ "${UP_DEMO:-0}" = 1 ]; then
   DATABASE_URL=$WORKER_DATABASE_URL python manage.py seed_demo
 fi
 
+# /metrics: every process writes its samples here, any web worker's scrape sums them (README
+# "Metrics"); emptied at each start. Readable from loopback, or with WORKFLOWS_METRICS_TOKEN.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$var/prometheus}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+export WORKFLOWS_METRICS_ALLOWED_IPS=${WORKFLOWS_METRICS_ALLOWED_IPS:-127.0.0.1/32,::1/128}
+
 echo "up: http://$WEB_BIND/ ($WEB_CONCURRENCY web workers, $CELERY_CONCURRENCY Celery processes, queue $CELERY_QUEUE); stop with Ctrl-C or make down"
 echo $$ >"$pidfile"
 # honcho takes this pid (make down signals it); each process runs in its own session.

@@ -211,6 +211,30 @@ def test_make_up_runs_a_webhook_on_the_real_worker_and_make_down_stops_everythin
             assert "workflows.execute_step_run" in worker_log
             assert "succeeded in" in worker_log
 
+            # /metrics (loopback may read it under make up) sums every process: the web's
+            # requests, the worker's Celery outcome, the relay's engine counters.
+            def scraped() -> dict[str, float]:
+                text = httpx.get(f"{base}/metrics", timeout=10).text
+                found = {}
+                for line in text.splitlines():
+                    if line.startswith("workflows_") and " " in line:
+                        name, value = line.rsplit(" ", 1)
+                        found[name] = found.get(name, 0.0) + float(value)
+                return found
+
+            def counters_moved() -> bool:
+                found = scraped()
+                return found.get(
+                    'workflows_runs_finished_total{status="completed"}', 0
+                ) >= 1 and any(
+                    k.startswith("workflows_celery_tasks_total") and "success" in k for k in found
+                )
+
+            wait_for(counters_moved, "the metrics", up, log)
+            found = scraped()
+            requests = [k for k in found if k.startswith("workflows_http_requests_total")]
+            assert any('route="api/cases/"' in k for k in requests), requests
+
         # The database sees only the two non-superuser logins (no process runs as the owner).
         with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
             users = {

@@ -25,7 +25,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import NotificationKind
-from workflows import notifications, webhook_delivery
+from workflows import metrics, notifications, webhook_delivery
 from workflows.engine import events, jobs
 from workflows.engine.assignment import NOTIFY_JOB
 from workflows.engine.human import awaited_by
@@ -96,16 +96,18 @@ def describe(tenant_id: int, payload: dict[str, Any]) -> tuple[dict[str, Any], s
 
 def handle_event(job: Job) -> None:
     tenant_id = job.tenant_id
+    event, status = job.payload["event"], str(job.payload.get("status", ""))
     described = describe(tenant_id, job.payload)
     if described is None:
+        metrics.count_event(event, status)
         return
     data, key = described
-    event = job.payload["event"]
     for delivery_id in webhook_delivery.enqueue(tenant_id, event, data, key):
         schedule_delivery(tenant_id, delivery_id)
     if event == "task.created":
         task = HumanTask.objects.get(tenant_id=tenant_id, pk=data["task"]["id"])
         notifications.notify(NotificationKind.TASK_OPENED, task.pk, awaited_by(task), tenant_id)
+    metrics.count_event(event, status)  # last: a job that fails and runs again counts once
 
 
 def handle_delivery(job: Job) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, signals
 from django.db import connection
 
+from workflows import metrics
 from workflows.engine import automation, jobs
 
 logger = logging.getLogger("workflows.tasks")
@@ -88,3 +89,19 @@ def _drop_connection() -> None:
         connection.close()
     except Exception:  # noqa: BLE001  (it is gone already)
         logger.debug("closing a broken database connection failed", exc_info=True)
+
+
+# Celery task outcomes for /metrics (workflows.metrics), connected where Celery runs.
+@signals.task_success.connect(weak=False)
+def _task_succeeded(sender: Any = None, **kwargs: Any) -> None:
+    metrics.count_celery_task(sender, "success")
+
+
+@signals.task_failure.connect(weak=False)
+def _task_failed(sender: Any = None, **kwargs: Any) -> None:
+    metrics.count_celery_task(sender, "failure")
+
+
+@signals.task_retry.connect(weak=False)
+def _task_retried(sender: Any = None, **kwargs: Any) -> None:
+    metrics.count_celery_task(sender, "retry")

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.proxies.TrustedProxyMiddleware",  # first: nothing may read a forged X-Forwarded-*
+    "core.metrics.MetricsMiddleware",  # request count and latency by route
     "core.middleware.RequestIdMiddleware",
     "core.middleware.RequestGuardMiddleware",  # 413 by Content-Length; lost database: 503
     "django.middleware.security.SecurityMiddleware",
@@ -185,6 +186,16 @@ REST_FRAMEWORK = {
 # "10.0.0.5,10.1.0.0/24"). Empty: no forwarded header is trusted; from any other address they
 # are stripped (core.proxies.TrustedProxyMiddleware).
 TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
+
+# /metrics (core.metrics, README "Metrics"): readable with this bearer token, or from these
+# client addresses/CIDRs; neither: a 404, except from loopback when WORKFLOWS_METRICS_LOOPBACK.
+WORKFLOWS_METRICS_TOKEN = os.environ.get("WORKFLOWS_METRICS_TOKEN", "")
+WORKFLOWS_METRICS_ALLOWED_IPS = [
+    p.strip() for p in os.environ.get("WORKFLOWS_METRICS_ALLOWED_IPS", "").split(",") if p.strip()
+]
+WORKFLOWS_METRICS_LOOPBACK = env_bool("WORKFLOWS_METRICS_LOOPBACK", False)
+# Collectors read at scrape time (the engine's backlog gauges).
+METRICS_COLLECTORS = ["workflows.metrics.EngineGauges"]
 
 # Login lockout (accounts.lockout): per email and per client IP, counted in the default cache.
 LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))

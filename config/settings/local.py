@@ -45,3 +45,5 @@ def install_secret_key(path: Path) -> str:
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or install_secret_key(VAR_DIR / "secret_key")
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# /metrics answers a loopback client without a token (none is set here by default).
+WORKFLOWS_METRICS_LOOPBACK = env_bool("WORKFLOWS_METRICS_LOOPBACK", True)
