@@ -22,6 +22,7 @@ from locust import HttpUser, events, task
 TARGET = os.environ.get("LOAD_TARGET", "engine")
 IDENTITIES = json.loads(os.environ.get("LOAD_IDENTITIES", "{}"))
 PREFIX = os.environ.get("LOAD_PREFIX", "L")
+WARMUP = float(os.environ.get("LOAD_WARMUP", "0"))  # seconds not measured (workers' first calls)
 REVIEW_STAGE = 2  # the chain's second workflow excludes the previous deciders
 
 if TARGET == "ceiling":
@@ -47,15 +48,26 @@ serial = itertools.count(1)
 
 @events.request.add_listener
 def record(name, response_time, response, exception, **_) -> None:  # noqa: ANN001
+    if not measuring():
+        return
     status = getattr(response, "status_code", 0) or 0
     if exception is not None and not status:
         status = 0  # no response at all (connection refused, timeout)
     samples[name].append((status, response_time))
 
 
+def measuring() -> bool:
+    return time.time() >= clock["start"]
+
+
+def count(key: str) -> None:
+    if measuring():
+        counts[key] += 1
+
+
 @events.test_start.add_listener
 def started(**_) -> None:
-    clock["start"] = time.time()
+    clock["start"] = time.time() + WARMUP
 
 
 @events.test_stop.add_listener
@@ -136,7 +148,7 @@ class Desk(HttpUser):
                 if response is None:
                     continue
                 if response.status_code == 200:
-                    counts["decisions"] += 1
+                    count("decisions")
                     seen = state(response.json())
                     if best is None or (seen[0] != "pending", seen[1]) > (
                         best[0] != "pending",
@@ -144,13 +156,13 @@ class Desk(HttpUser):
                     ):
                         best = seen
                 elif response.status_code == 409:
-                    counts["lost_races"] += 1
+                    count("lost_races")
             if best is not None:
                 status, stage, excluded = best
         if status == "approved":
-            counts["completed"] += 1
+            count("completed")
         elif status == "pending":
-            counts["stuck"] += 1
+            count("stuck")
         reader = self.approvers[transfer_id % len(self.approvers)]
         self.call("GET", "inbox", reader, ROUTES["inbox"])
         self.call("GET", "list", self.submitter, ROUTES["list"])

@@ -277,6 +277,8 @@ def sign_in(base: str, email: str) -> str:
 
 
 def run_locust(base: str, target: str, identities: dict, users: int, seconds: int) -> dict:
+    """`seconds` measured, after a warm-up (each web worker's first requests) left out."""
+    warmup = max(2, min(10, seconds // 5))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         env = {
@@ -285,6 +287,7 @@ def run_locust(base: str, target: str, identities: dict, users: int, seconds: in
             "LOAD_IDENTITIES": json.dumps(identities),
             "LOAD_OUT": str(out),
             "LOAD_PREFIX": f"{target[0].upper()}{uuid.uuid4().hex[:6]}",
+            "LOAD_WARMUP": str(warmup),
         }
         locust = Path(sys.executable).parent / "locust"
         done = subprocess.run(  # noqa: S603
@@ -298,7 +301,7 @@ def run_locust(base: str, target: str, identities: dict, users: int, seconds: in
                 "--spawn-rate",
                 str(users),
                 "--run-time",
-                f"{seconds}s",
+                f"{seconds + warmup}s",
                 "--host",
                 base,
                 "--only-summary",
