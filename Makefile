@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run up down test lint format bench bench-instructions bench-inbox schema install console frontend-types e2e clean
+.PHONY: run up down test lint format bench bench-instructions bench-inbox load schema install console frontend-types e2e clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ bench-instructions: install
 # GET /api/tasks/ at 1,000 and 100,000 transfers in a tenant (bench/inbox.py).
 bench-inbox: install
 	bash scripts/with_postgres.sh $(PY) bench/inbox.py $(ARGS)
+
+# The make up topology over HTTP with locust, from a separate process (bench/load/run.py):
+# starts make up on its own database and port unless one answers there, make down after.
+load: install console
+	$(PY) bench/load/run.py $(ARGS)
 
 schema: install
 	$(PY) manage.py spectacular --file var/openapi.yaml --validate

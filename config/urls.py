@@ -1,3 +1,5 @@
+import os
+
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -27,6 +29,10 @@ urlpatterns = [
     # Last: every other path is the console's (its router's deep links).
     re_path(NOT_CONSOLE, console_index, name="console"),
 ]
+
+# `make load`'s framework ceiling (bench/load/ceiling.py): never mounted unless asked for.
+if os.environ.get("WORKFLOWS_BENCH_CEILING") == "1":
+    urlpatterns.insert(0, path("bench/ceiling/", include("bench.load.ceiling")))
 
 handler404 = "core.api.exceptions.json_not_found"
 handler500 = "core.api.exceptions.json_server_error"
