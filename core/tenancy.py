@@ -14,7 +14,7 @@ login is not, so a bypass asked for on its connection fails instead of opening e
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from core.logging import bind
 from core.rls import app_role, platform_role
@@ -26,10 +26,13 @@ def set_db_context(
     actor_id: int | None = None,
     request_id: str | None = None,
     bypass: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> None:
-    """Set the context for the rest of the current transaction (PostgreSQL only)."""
+    """Set the context for the rest of the current transaction (PostgreSQL only) on the
+    connection `using` names (the read replica's for a request served from it)."""
     if not bypass:
         bind(tenant_id=tenant_id, user_id=actor_id)  # on the request's or task's log lines
+    connection = connections[using]
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:

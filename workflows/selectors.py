@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.selectors import stood_in_for
+from core.db_router import read_connection
 from core.errors import NotFound
 from tenants.models import Tenant
 from workflows.models import (
@@ -170,7 +171,8 @@ class TaskInbox:
 
     def count(self) -> int:
         parts = [part.order_by().query.sql_with_params() for part in self._open_work()]
-        with connection.cursor() as cursor:
+        # The connection the ORM reads from (the replica for a replica-served inbox).
+        with read_connection(HumanTask).cursor() as cursor:
             # Compiled ORM queries in one round trip; UNION: a task reached two ways (their
             # ballot and one they stand in for) counts once.
             sql = _COUNT.format(" UNION ".join(sql for sql, _ in parts))

@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from accounts.models import Role
 from core.api.fields import ascii_integer
 from core.api.views import TenantScopedMixin
+from core.db_router import replica_reads
 from core.errors import ValidationFailed
 from core.models import AuditEvent
 
@@ -72,6 +73,7 @@ class CanReadAudit(BasePermission):
     ],
     responses={200: AuditEventSerializer(many=True)},
 )
+@replica_reads
 class AuditLogView(TenantScopedMixin, generics.ListAPIView):
     """Newest first; filter by `object_type` (a model label) and `object_id`."""
 

@@ -105,6 +105,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+# A PostgreSQL streaming replica (a hot standby of DATABASE_URL's cluster) for the reads of
+# lists, the inbox, reports and the audit log (core.db_router): same login, role and tenant
+# context as the primary. Unset: every read goes to the primary. Under test it mirrors default.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
+    if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a replica of DATABASE_URL")
+    DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
 # PostgreSQL roles (core.db_roles, core.rls): every connection switches to DB_APP_ROLE on
 # connect; cross-tenant platform code switches to DB_PLATFORM_ROLE per transaction. A superuser
 # or BYPASSRLS login is refused unless DB_ALLOW_SUPERUSER says so.

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from core.api.fields import IntegerField
 from core.api.views import TenantScopedMixin
+from core.db_router import replica_reads
 from workflows import reports
 from workflows.api.run_serializers import TaskSubjectSerializer
 from workflows.engine.subjects import describe_subjects
@@ -99,6 +100,7 @@ class CycleTimesSerializer(serializers.Serializer):
     workflows = WorkflowCycleTimeSerializer(many=True)
 
 
+@replica_reads
 class CycleTimesView(TenantScopedMixin, APIView):
     permission_classes = [CanReadReports]
 
@@ -161,6 +163,7 @@ class OverdueTaskSerializer(serializers.ModelSerializer):
     responses={200: OverdueTaskSerializer(many=True)},
     summary="Pending tasks past their due time, the longest overdue first",
 )
+@replica_reads
 class OverdueView(TenantScopedMixin, generics.GenericAPIView):
     permission_classes = [CanReadReports]
     serializer_class = OverdueTaskSerializer
@@ -198,6 +201,7 @@ class ApproverSerializer(serializers.Serializer):
     responses={200: ApproverSerializer(many=True)},
     summary="Decisions and median response time per person",
 )
+@replica_reads
 class ApproversView(TenantScopedMixin, generics.GenericAPIView):
     permission_classes = [CanReadReports]
     serializer_class = ApproverSerializer

@@ -14,6 +14,7 @@ from accounts.models import Role
 from accounts.permissions import IsTenantAdmin, IsTenantMember
 from core.api.schema import error_response
 from core.api.views import TenantScopedMixin
+from core.db_router import replica_reads
 from core.errors import Forbidden
 from core.idempotency import idempotent
 from workflows import selectors, services
@@ -100,6 +101,7 @@ def _task_context(tenant_id: int, tasks: list[Any]) -> dict[str, Any]:
     responses={200: TaskSerializer(many=True)},
     summary="Pending tasks you may act on",
 )
+@replica_reads
 class TaskInboxView(TenantScopedMixin, generics.GenericAPIView):
     """`GET /api/tasks/`: pending tasks the caller may act on, newest first."""
 

@@ -20,6 +20,7 @@ from approvals.services import transfers as transfer_services
 from core.api.fields import DecimalField, IntegerField, StorableDictField
 from core.api.schema import PAGE_PARAMETERS
 from core.api.views import TenantScopedMixin
+from core.db_router import replica_reads
 from core.idempotency import idempotent
 
 
@@ -132,6 +133,7 @@ def render_transfer(tenant: Any, transfer: Transfer) -> dict[str, Any]:
     return TransferSerializer(transfer, context={"chains": chains}).data
 
 
+@replica_reads  # the list (GET); creating one (POST) is on the primary
 class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
     permission_classes = [IsTenantMember]
     serializer_class = TransferSerializer
