@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 def bench_database_url() -> str:
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/workflows"
     parts = urlparse(base)
-    return urlunparse(parts._replace(path="/workflows_bench"))
+    # Its own database next to DATABASE_URL's (workflows -> workflows_bench): dropped each run.
+    name = (parts.path.strip("/") or "workflows") + "_bench"
+    return urlunparse(parts._replace(path=f"/{name}"))
 
 
 def ensure_database(url: str) -> None:
@@ -36,9 +38,10 @@ def ensure_database(url: str) -> None:
 
     parts = urlparse(url)
     admin = urlunparse(parts._replace(path="/postgres"))
+    name = parts.path.strip("/")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS workflows_bench")
-        conn.execute("CREATE DATABASE workflows_bench")
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:
@@ -290,6 +293,12 @@ def measure(n: int, url: str, rounds: int = 5) -> dict[str, float]:
             done += size
         conn.execute("DROP TABLE raw_decision, raw_task, raw_run, raw_transfer")
         conn.commit()
+        # Table, indexes and TOAST, summed over the partitions if partitioned, over all 2n
+        # engine transfers (the fixture's few rows are noise).
+        audit_bytes = conn.execute(
+            "SELECT COALESCE((SELECT sum(pg_total_relation_size(relid)) FROM "
+            "pg_partition_tree('core_auditevent')), pg_total_relation_size('core_auditevent'))"
+        ).fetchone()[0]
     approved = engine_approved()
     assert approved == 2 * n, f"only {approved} of {2 * n} transfers approved"
     return {
@@ -298,6 +307,7 @@ def measure(n: int, url: str, rounds: int = 5) -> dict[str, float]:
         "seconds": seconds["engine"],
         "ceiling_transfers_per_s": n / seconds["ceiling"],
         "ceiling_seconds": seconds["ceiling"],
+        "audit_bytes_per_transfer": int(audit_bytes) / (2 * n),
     }
 
 
@@ -324,6 +334,7 @@ def main() -> int:
         "peak_rss_mb": round(peak_rss_mb, 1),
         "ceiling_transfers_per_s": round(result["ceiling_transfers_per_s"], 1),
         "ratio_to_ceiling": round(result["transfers_per_s"] / result["ceiling_transfers_per_s"], 3),
+        "audit_bytes_per_transfer": round(result["audit_bytes_per_transfer"]),
     }
     if args.json:
         print(json.dumps(figures))
@@ -338,6 +349,10 @@ def main() -> int:
         print(f"  ratio to ceiling:     {figures['ratio_to_ceiling']}")
         print(f"  SQL queries/decision: {figures['queries_per_decision']} (target <= 10)")
         print(f"  peak RSS:             {figures['peak_rss_mb']} MB")
+        print(
+            f"  audit bytes/transfer: {figures['audit_bytes_per_transfer']} "
+            "(core_auditevent with indexes; target <= 10240)"
+        )
     return 0
 
 

@@ -23,7 +23,32 @@ NOT_AUDITED = {
     "workflows_statetransition",
 }
 
+# An UPDATE keeps only what changed: the old and the new values of the columns that differ (a
+# key missing on one side, e.g. the users' "password_changed", is left out of that side), plus
+# the row's id. INSERT keeps the new row and DELETE the old one, less their NULL columns (a
+# missing column is NULL), so replaying a row's events in order rebuilds every version of it.
+# An UPDATE that changes nothing is not recorded.
+DIFF_SQL = """
+CREATE OR REPLACE FUNCTION core_audit_diff(row_old jsonb, row_new jsonb,
+                                           OUT old_diff jsonb, OUT new_diff jsonb)
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('id', row_old->'id')
+           || COALESCE(jsonb_object_agg(key, row_old->key) FILTER (WHERE row_old ? key), '{}'),
+         jsonb_build_object('id', row_new->'id')
+           || COALESCE(jsonb_object_agg(key, row_new->key) FILTER (WHERE row_new ? key), '{}')
+  FROM (SELECT jsonb_object_keys(row_old) AS key UNION SELECT jsonb_object_keys(row_new)) keys
+  WHERE row_old->key IS DISTINCT FROM row_new->key
+$$;
+
+-- The row less its NULL columns (top level only: a JSON column's own nulls stay).
+CREATE OR REPLACE FUNCTION core_audit_compact(row_data jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT row_data - ARRAY(SELECT key FROM jsonb_each(row_data) WHERE value = 'null'::jsonb)
+$$;
+"""
+
 FUNCTION_SQL = f"""
+{DIFF_SQL}
 CREATE OR REPLACE FUNCTION core_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   row_old jsonb;
@@ -32,8 +57,14 @@ DECLARE
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN row_old := to_jsonb(OLD); END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN row_new := to_jsonb(NEW); END IF;
-  IF TG_OP = 'UPDATE' AND row_old = row_new THEN RETURN NULL; END IF;
   rec := COALESCE(row_new, row_old);
+  IF TG_OP = 'UPDATE' THEN
+    IF row_old = row_new THEN RETURN NULL; END IF;
+    SELECT d.old_diff, d.new_diff INTO row_old, row_new FROM core_audit_diff(row_old, row_new) d;
+  ELSE
+    row_old := core_audit_compact(row_old);
+    row_new := core_audit_compact(row_new);
+  END IF;
   INSERT INTO {AUDIT_TABLE} (tenant_id, table_name, object_id, operation, old_data, new_data,
                              actor_id, request_id, created_at)
   VALUES ((rec->>'tenant_id')::bigint, TG_TABLE_NAME, (rec->>'id')::bigint, TG_OP, row_old,

@@ -120,11 +120,13 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        # Ascending id, read backwards for newest-first: a descending key splits the leftmost
+        # page on every insert and leaves the index half empty.
         indexes = [
             models.Index(
-                fields=["tenant_id", "table_name", "object_id", "-id"], name="audit_object_idx"
+                fields=["tenant_id", "table_name", "object_id", "id"], name="audit_object_idx"
             ),
-            models.Index(fields=["tenant_id", "-id"], name="audit_tenant_idx"),
+            models.Index(fields=["tenant_id", "id"], name="audit_tenant_idx"),
         ]
 
     def __str__(self) -> str:

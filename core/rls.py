@@ -77,7 +77,7 @@ def role_sql(role: str, platform: str | None = None) -> list[str]:
     role, so it has the same grants and nothing more); created only if the migrating user may."""
     platform = platform or platform_role()
     return [
-        f"""DO $$ BEGIN
+        f"""DO $$ DECLARE part name; BEGIN
           {create_role(role)}
           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
             EXECUTE format('GRANT USAGE ON SCHEMA %I TO "{role}"', current_schema());
@@ -90,6 +90,12 @@ def role_sql(role: str, platform: str | None = None) -> list[str]:
             IF to_regclass('core_auditevent') IS NOT NULL THEN
               REVOKE UPDATE, DELETE, TRUNCATE ON core_auditevent FROM "{role}";
             END IF;
+            -- Partitions (core.partitions) are reached through their parents only.
+            FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                JOIN pg_class p ON p.oid = i.inhparent
+                WHERE p.relname IN ('core_auditevent', 'workflows_statetransition') LOOP
+              EXECUTE format('REVOKE ALL ON %I FROM "{role}"', part);
+            END LOOP;
           END IF;
         END $$""",  # noqa: E501, S608  (role comes from settings, not from a client)
         f"""DO $$ BEGIN

@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.db.models import Field, Q
 from django.utils import timezone
 
+from core import partitions
 from core.tenancy import set_db_context
 from workflows.engine.retry import DEFAULT, RetryPolicy
 from workflows.models import Job, JobStatus
@@ -177,6 +178,7 @@ def default_worker() -> str:
 def run_due(*, limit: int = 100, worker: str = "", now: datetime | None = None) -> int:
     """One poll: claim up to `limit` due jobs (and as many whose lease ran out), run them;
     returns how many ran to completion. `now`: the clock (tests pass one)."""
+    partitions.ensure_ahead_hourly()  # the histories' months ahead (core.partitions)
     now = now or timezone.now()
     token = f"{(worker or default_worker())[:80]}/{uuid.uuid4().hex[:12]}"
     jobs = _claim(limit, token, now)

@@ -1,0 +1,163 @@
+"""Monthly partitions of the two append-mostly histories (PostgreSQL): the audit trail and the
+engine's transition log, both `PARTITION BY RANGE (created_at)`, one partition per UTC month
+(`<table>_pYYYYMM`) and a `<table>_default` for anything outside them.
+
+The job poller creates the current and the next month's partitions ahead (`ensure_ahead`, at
+most once an hour per process), through `core_ensure_month_partition`, a SECURITY DEFINER
+function owned by the migrating owner: only a table's owner may add partitions to it. Each
+new partition gets the tenant policy (forced) and no privileges for the application role: it
+is reached through its parent, whose policy and grants apply. A month that already has rows in
+the default partition is skipped with a warning (the rows would break the new bounds).
+"""
+
+# ruff: noqa: S608  (the SQL here is built from this module's table names and settings' roles)
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, date, datetime
+
+from django.db import connection
+
+from core.rls import app_role, enable_sql, platform_role
+
+logger = logging.getLogger(__name__)
+
+PARTITIONED = ("core_auditevent", "workflows_statetransition")
+CHECK_EVERY_S = 3600.0
+_next_check = 0.0
+
+
+def function_sql() -> str:
+    # The tenant policy of core.rls, with the partition's name as format()'s %1$I.
+    executes = "\n".join(
+        "  EXECUTE format('{}', name);".format(sql.replace('"%1$s"', "%1$I").replace("'", "''"))
+        for sql in enable_sql("%1$s")
+    )
+    tables = ", ".join(f"'{t}'" for t in PARTITIONED)
+    return f"""
+CREATE OR REPLACE FUNCTION core_ensure_month_partition(parent text, month date)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+  name text := parent || '_p' || to_char(month, 'YYYYMM');
+  lo timestamptz := date_trunc('month', month)::timestamp AT TIME ZONE 'UTC';
+  hi timestamptz := (date_trunc('month', month) + interval '1 month')::timestamp
+                    AT TIME ZONE 'UTC';
+  busy boolean;
+BEGIN
+  IF parent NOT IN ({tables}) THEN
+    RAISE EXCEPTION 'not a partitioned history: %', parent;
+  END IF;
+  IF to_regclass(name) IS NOT NULL THEN RETURN false; END IF;
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE created_at >= $1 AND created_at < $2)',
+                 parent || '_default') INTO busy USING lo, hi;
+  IF busy THEN
+    RAISE WARNING 'partition % not created: its month has rows in %_default', name, parent;
+    RETURN false;
+  END IF;
+  EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                 name, parent, lo, hi);
+  PERFORM core_secure_partition(name);
+  RETURN true;
+EXCEPTION WHEN duplicate_table THEN
+  RETURN false;  -- another poller made it meanwhile
+END $$;
+
+CREATE OR REPLACE FUNCTION core_secure_partition(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+{executes}
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app_role()}') THEN
+    EXECUTE format('REVOKE ALL ON %I FROM "{app_role()}"', name);
+  END IF;
+END $$;
+
+REVOKE ALL ON FUNCTION core_ensure_month_partition(text, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION core_secure_partition(text) FROM PUBLIC;
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform_role()}') THEN
+    GRANT EXECUTE ON FUNCTION core_ensure_month_partition(text, date) TO "{platform_role()}";
+  END IF;
+END $$;
+"""
+
+
+def months_ahead(now: datetime | None = None) -> list[date]:
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    this = today.replace(day=1)
+    following = date(this.year + this.month // 12, this.month % 12 + 1, 1)
+    return [this, following]
+
+
+def ensure_ahead(now: datetime | None = None) -> list[str]:
+    """Create this and next month's partitions if missing; returns the ones created."""
+    if connection.vendor != "postgresql":
+        return []
+    created = []
+    with connection.cursor() as cursor:
+        for parent in PARTITIONED:
+            for month in months_ahead(now):
+                cursor.execute("SELECT core_ensure_month_partition(%s, %s)", [parent, month])
+                if cursor.fetchone()[0]:
+                    created.append(f"{parent}_p{month:%Y%m}")
+    if created:
+        logger.info("partitions created: %s", ", ".join(created))
+    return created
+
+
+def ensure_ahead_hourly() -> None:
+    """The poller's hook: at most once an hour per process; a failure is logged, not raised
+    (the default partition takes the rows meanwhile)."""
+    global _next_check  # noqa: PLW0603  (one clock per process)
+    if time.monotonic() < _next_check:
+        return
+    _next_check = time.monotonic() + CHECK_EVERY_S
+    try:
+        ensure_ahead()
+    except Exception:  # noqa: BLE001  (jobs must run even if this cannot)
+        logger.warning("partitions: creating next month's failed", exc_info=True)
+
+
+def partition_table(cursor, table: str, indexes: dict[str, str]) -> None:  # noqa: ANN001
+    """Turn `table` into a table partitioned by month on created_at, rows kept: the primary key
+    becomes (id, created_at) (a partitioned table's keys must hold the partition key), `id`
+    takes a sequence (PostgreSQL 15 has no identity columns on partitioned tables) and
+    `indexes` (name: columns) are made again on the parent. Then the tenant policy."""
+    old = f"{table}_unpartitioned"
+    cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
+    cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{table}_pkey" TO "{old}_pkey"')
+    for name in indexes:
+        cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{name}_unpartitioned"')
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [f'"{old}"'])
+    (sequence,) = cursor.fetchone()
+    if sequence:  # the identity's, dropped with the old table
+        cursor.execute(f'ALTER SEQUENCE {sequence} RENAME TO "{old}_id_seq"')
+    cursor.execute(
+        f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS) PARTITION BY RANGE (created_at)'
+    )
+    cursor.execute(f'CREATE SEQUENCE "{table}_id_seq" OWNED BY "{table}".id')
+    cursor.execute(f"""ALTER TABLE "{table}" ALTER id SET DEFAULT nextval('"{table}_id_seq"')""")
+    cursor.execute(
+        f"""SELECT setval('"{table}_id_seq"', COALESCE((SELECT max(id) FROM "{old}"), 0) + 1,"""
+        " false)"
+    )
+    cursor.execute(
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY (id, created_at)'
+    )
+    for name, columns in indexes.items():
+        cursor.execute(f'CREATE INDEX "{name}" ON "{table}" ({columns})')
+    cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+    cursor.execute("SELECT core_secure_partition(%s)", [f"{table}_default"])
+    # A partition for every month the rows span, up to next month, before the rows move in.
+    cursor.execute(
+        f"""SELECT core_ensure_month_partition(%s, m::date) FROM generate_series(
+              date_trunc('month', COALESCE((SELECT min(created_at) FROM "{old}"), now())
+                                  AT TIME ZONE 'UTC'),
+              date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month',
+              interval '1 month') m""",
+        [table],
+    )
+    cursor.execute(f'INSERT INTO "{table}" SELECT * FROM "{old}"')
+    cursor.execute(f'DROP TABLE "{old}"')
+    for sql in enable_sql(table):
+        cursor.execute(sql)
