@@ -19,6 +19,6 @@ def forward(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("core", "0008_partition_audit"),
-        ("workflows", "0019_task_claim_and_delegated_ballot"),
+        ("workflows", "0020_metrics_gauges_function"),
     ]
     operations = [migrations.RunPython(forward, elidable=False)]
