@@ -17,7 +17,7 @@ import logging
 import time
 from datetime import UTC, date, datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from core.rls import app_role, enable_sql, platform_role
 
@@ -113,7 +113,8 @@ def ensure_ahead_hourly() -> None:
         return
     _next_check = time.monotonic() + CHECK_EVERY_S
     try:
-        ensure_ahead()
+        with transaction.atomic():  # a savepoint inside the caller's transaction: it survives
+            ensure_ahead()
     except Exception:  # noqa: BLE001  (jobs must run even if this cannot)
         logger.warning("partitions: creating next month's failed", exc_info=True)
 

@@ -157,12 +157,14 @@ def citus_key_sql() -> list[str]:
         if kind == "f"
     }
     pk_names = {table: name for table, kind, name, *_ in rows(KEYS_SQL) if kind == "p"}
+    # A partitioned table's key keeps its partition column (the histories: id, created_at).
+    pk_columns = {table: cols for table, kind, _, cols, *_ in rows(KEYS_SQL) if kind == "p"}
     statements = [
         f'ALTER TABLE "{key[0]}" DROP CONSTRAINT "{fks[key]}"' for key in sorted(FK_WITHOUT_TENANT)
     ]
     statements += [
         f'ALTER TABLE "{table}" DROP CONSTRAINT "{pk_names[table]}",'
-        f" ADD PRIMARY KEY (tenant_id, id)"
+        f" ADD PRIMARY KEY (tenant_id, {', '.join(pk_columns[table])})"
         for table in sorted(PK_WITHOUT_TENANT)
     ]
     statements += [
