@@ -14,6 +14,7 @@ The figures (operations, examples, failures) are printed at the end of the pytes
 from __future__ import annotations
 
 import re
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,9 +213,29 @@ def test_stateful_links(seeded: Seeded) -> None:
             statuses[response.status_code] += 1
             check_response(case, response, seeded.headers, found)
 
-    run_state_machine_as_test(
-        Machine, settings=fuzz_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS)
-    )
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            try:
+                return super().call(case, **kwargs)
+            except Exception as exc:
+                # The app raised (a 500 in the test client): keep what and where, since
+                # hypothesis' replay of a stateful run may end in FlakyStrategyDefinition
+                # and hide it.
+                key = f"{case.operation.label} | raised {type(exc).__name__}"
+                found.setdefault(
+                    key,
+                    f"[{key}]\n{''.join(traceback.format_exception(exc))[-3000:]}\n"
+                    f"reproduce: {case.as_curl_command(headers={'Authorization': 'Bearer ...'})}",
+                )
+                raise
+
+    try:
+        run_state_machine_as_test(
+            Machine, settings=fuzz_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS)
+        )
+    except Exception:
+        if found:  # the first failure, not the replay's complaint
+            pytest.fail(describe_failures("stateful", found))
+        raise
     FUZZ_STATS.record(
         f"stateful ({links} links)",
         examples=sum(statuses.values()),
