@@ -1,10 +1,10 @@
 """HTTP approvals as deployed: N `POST /api/approvals/transfers/{id}/approve/` with a JWT.
 
-Production settings (config.settings.production, loopback HTTP, Redis cache), the whole
-middleware stack and Django's request signals (which close or keep the database connection as
-CONN_MAX_AGE says) through Django's test client, in-process (calling
-close_old_connections around each request as WSGIHandler's signals do; the client skips them), on PostgreSQL (a fresh database
-named after DATABASE_URL's with `_deployed` appended). The transfers are created first; each
+Production settings (config.settings.production, loopback HTTP, Redis cache) and the whole
+middleware stack, through Django's test client, in-process, calling close_old_connections
+around each request as WSGIHandler's request signals do (the test client skips them), so the
+connection is closed or kept as CONN_MAX_AGE says. On PostgreSQL, in a fresh database named
+after DATABASE_URL's with `_deployed` appended. The transfers are created first; each
 measured request approves the first step of one. Prints approvals per second, milliseconds per
 approval, SQL statements per approval (all of them, and of those the SAVEPOINT ones), database
 connections opened, and the process's peak RSS.
@@ -94,21 +94,24 @@ def run(approvals: int) -> dict[str, float]:
         in_tenant(
             tenant,
             submitter,
-            lambda i=i: transfer_create(
-                tenant=tenant,
-                transfer_type="FAR",
-                reference=f"D-{i}",
-                amount=Decimal("100.00"),
-                currency="EUR",
-                security_group_id=group.pk,
-                actor=submitter,
-            ).pk,
+            lambda i=i: (
+                transfer_create(
+                    tenant=tenant,
+                    transfer_type="FAR",
+                    reference=f"D-{i}",
+                    amount=Decimal("100.00"),
+                    currency="EUR",
+                    security_group_id=group.pk,
+                    actor=submitter,
+                ).pk
+            ),
         )
         for i in range(approvals + 20)
     ]
     connection.close()
     client = Client(
-        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(approver)}")
+        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(approver)}"
+    )
 
     def approve(transfer_id: int) -> None:
         # What WSGIHandler's request_started/request_finished do, which the test client skips.

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from core.db import request_transaction
 from core.errors import NotFound
 from core.middleware import request_id_var
 from core.tenancy import set_db_context
@@ -27,7 +28,7 @@ class TenantScopedMixin:
     path_model: Any = None
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        with transaction.atomic():
+        with request_transaction():
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
             if response.status_code >= 400:
                 transaction.set_rollback(True)
