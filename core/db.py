@@ -36,8 +36,9 @@ def retry_on_deadlock(function: F) -> F:
     """Run `function` again if it loses a deadlock, once; if it loses again, raise `Conflict`.
 
     For service entry points whose writes are all in their own `transaction.atomic()` (durable,
-    or a savepoint in the request's transaction): leaving it with the error rolled it back,
-    with every lock it took, so running the function again is safe and adds no statement."""
+    or a savepoint in the caller's transaction): leaving it with the error rolled it back,
+    with every lock it took, so running the function again is safe and adds no statement.
+    Inside an API request (`service_atomic` joins its transaction) a deadlock is a 409 at once."""
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
