@@ -13,3 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 app = Celery("workflows")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Request-scoped log context inside tasks (core.logging); connected with the app, not on import
+# of core.logging, which must not import Celery in processes that have no broker.
+from core.logging import connect_celery  # noqa: E402
+
+connect_celery()

@@ -9,11 +9,12 @@ once from the start, on fresh data, and if it loses again the client gets a 409 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 
 from core.errors import Conflict
 
@@ -35,8 +36,9 @@ def retry_on_deadlock(function: F) -> F:
     """Run `function` again if it loses a deadlock, once; if it loses again, raise `Conflict`.
 
     For service entry points whose writes are all in their own `transaction.atomic()` (durable,
-    or a savepoint in the request's transaction): leaving it with the error rolled it back,
-    with every lock it took, so running the function again is safe and adds no statement."""
+    or a savepoint in the caller's transaction): leaving it with the error rolled it back,
+    with every lock it took, so running the function again is safe and adds no statement.
+    Inside an API request (`service_atomic` joins its transaction) a deadlock is a 409 at once."""
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,3 +60,29 @@ def retry_on_deadlock(function: F) -> F:
 
 
 _BUSY = "Another request changed the same records at the same moment; try again."
+
+
+@contextmanager
+def request_transaction(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """The API request's transaction (`core.api.views.TenantScopedMixin`), which every error
+    response rolls back whole. Services called directly inside it join it (`service_atomic`).
+    `using`: the database it runs on (a read replica for the reads that may use one)."""
+    db = connections[using]
+    previous = getattr(db, "request_atomic", None)
+    with transaction.atomic(using=using):
+        db.request_atomic = db.atomic_blocks[-1]
+        try:
+            yield
+        finally:
+            db.request_atomic = previous
+
+
+def service_atomic() -> transaction.Atomic:
+    """A service's `transaction.atomic()`: its own transaction, or a savepoint in the caller's,
+    except directly inside a request's transaction, which it joins without one (a SAVEPOINT
+    and a RELEASE less per request): the request rolls back every failure whole anyway, so the
+    savepoint would undo nothing more. A deadlock there is a 409 at once (`retry_on_deadlock`:
+    nothing to run again in)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    joined = bool(db.atomic_blocks) and db.atomic_blocks[-1] is getattr(db, "request_atomic", None)
+    return transaction.atomic(savepoint=not joined)

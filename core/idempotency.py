@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -88,7 +88,10 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         try:
             response = method(self, request, *args, **kwargs)
         except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            # A service that joined the request's transaction failed: its rollback (pending,
+            # no query may run before it) takes the claim with it.
+            if not connection.needs_rollback:
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
         if response.status_code >= 400:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()

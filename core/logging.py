@@ -148,6 +148,3 @@ def connect_celery() -> None:
         return
     signals.task_prerun.connect(_task_started, dispatch_uid="core.logging.task_started")
     signals.task_postrun.connect(_task_finished, dispatch_uid="core.logging.task_finished")
-
-
-connect_celery()

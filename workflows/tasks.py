@@ -14,10 +14,12 @@ from typing import Any
 from celery import shared_task, signals
 from django.db import connection
 
+from core.logging import connect_celery
 from workflows import metrics
 from workflows.engine import automation, jobs
 
 logger = logging.getLogger("workflows.tasks")
+connect_celery()  # task context on log lines, whichever Celery app loads these tasks
 
 DB_RETRY_FIRST = 0.5
 DB_RETRY_MAX = 30.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import Role
@@ -22,7 +22,7 @@ from approvals.models import (
 )
 from approvals.selectors import ChainPlan, transfer_chain_plan, transfer_get
 from approvals.services.common import invalid_pk
-from core.db import retry_on_deadlock
+from core.db import retry_on_deadlock, service_atomic
 from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
 from workflows import engine
@@ -96,7 +96,7 @@ def transfer_create(
     if actor.role == Role.VIEWER:
         raise Forbidden("A VIEWER cannot create transfers.")
     try:
-        with transaction.atomic():
+        with service_atomic():
             return _create_and_start(
                 tenant=tenant,
                 transfer_type=transfer_type,
@@ -167,7 +167,7 @@ def transfer_decide(
     """Approve or reject the transfer's current approval step, as one eligible approver."""
     if actor.role == Role.VIEWER:
         raise Forbidden("A VIEWER cannot approve or reject.")
-    with transaction.atomic():
+    with service_atomic():
         # Find and lock the open approval task in one query. Under READ COMMITTED a row that a
         # racer has just decided no longer matches `status=pending` once its lock is released.
         locked = engine.lock_subject_task(
@@ -196,7 +196,7 @@ def transfer_cancel(*, tenant: Tenant, transfer_id: int, comment: str = "", acto
     transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
     if actor.role not in (Role.ADMIN, Role.SUPERVISOR) and transfer.created_by_id != actor.pk:
         raise Forbidden("Only the creator, a SUPERVISOR or an ADMIN may cancel this transfer.")
-    with transaction.atomic():
+    with service_atomic():
         running = engine.lock_runs(
             tenant.pk, subject_type=SUBJECT, subject_id=transfer.pk, status=RunStatus.RUNNING
         )

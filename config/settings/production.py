@@ -11,7 +11,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, SPECTACULAR_SETTINGS, env_bool, logging_config
+from .base import DATABASES, REST_FRAMEWORK, SPECTACULAR_SETTINGS, env_bool, logging_config
 
 
 def required_env(name: str, hint: str) -> str:
@@ -32,6 +32,15 @@ SECRET_KEY = required_env(
 required_env("DJANGO_ALLOWED_HOSTS", "comma-separated host names, e.g. workflows.example.org")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 required_env("DATABASE_URL", "postgres://user:password@host:5432/dbname")
+# Persistent connections: a reconnect per request costs a TCP/auth round trip, the role switch
+# and check on connect (core.db_roles) and the engine's prepared statements. Checked before
+# reuse, so a connection the server dropped is replaced instead of failing a request. The
+# tenant context is per transaction (core.tenancy), so nothing carries over between requests.
+# Not Django's psycopg pool: with gunicorn's one-request-at-a-time workers it pools nothing
+# and would run the connect-time role switch and check again on every checkout.
+for _database in DATABASES.values():
+    _database["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "300"))
+    _database["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 # Login lockout and throttle counters live in the default cache: per-process memory would give
 # every gunicorn worker its own count, multiplying the limits.
 if not required_env("REDIS_URL", "redis://host:6379/0, shared by every process").startswith(

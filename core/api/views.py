@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
+from core.db import request_transaction
 from core.db_router import REPLICA_DB_ALIAS, reading_from_replica, replica_configured
 from core.errors import NotFound
 from core.middleware import request_id_var
@@ -36,7 +37,7 @@ class TenantScopedMixin:
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if self.replica_reads and request.method in ("GET", "HEAD") and replica_configured():
             self._db_alias = REPLICA_DB_ALIAS
-        with ExitStack() as self._replica_scope, transaction.atomic(using=self._db_alias):
+        with ExitStack() as self._replica_scope, request_transaction(using=self._db_alias):
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
             if response.status_code >= 400:
                 transaction.set_rollback(True, using=self._db_alias)

@@ -167,6 +167,10 @@ def test_a_scope_puts_its_fields_on_lines_and_extra_wins(json_lines):
 def test_a_celery_task_logs_with_its_id_and_tenant(json_lines):
     from celery import signals
 
+    from core.logging import connect_celery
+
+    connect_celery()  # what a worker's app does (config.celery, workflows.tasks)
+
     task = type("Task", (), {"name": "workflows.execute_step_run"})()
     signals.task_prerun.send(
         sender=task, task_id="task-42", task=task, args=(), kwargs={"tenant_id": 5}

@@ -58,6 +58,7 @@ def _save(*, tenant: Tenant, calendar: BusinessCalendar, actor: User) -> Busines
     if _name_taken(tenant, calendar.name, exclude_id):
         raise _name_error(calendar.name)
     try:
+        # A savepoint even in a request: the handler below reads again after the error.
         with transaction.atomic():
             if calendar.is_default:
                 BusinessCalendar.objects.for_tenant(tenant).filter(is_default=True).exclude(

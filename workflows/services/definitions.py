@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from accounts.models import User
+from core.db import service_atomic
 from core.errors import ValidationFailed
 from tenants.models import Tenant
 from workflows.engine.registry import registry
@@ -40,7 +41,7 @@ def workflow_create(
 ) -> Workflow:
     code = code or None
     try:
-        with transaction.atomic():
+        with service_atomic():
             _check_code_free(tenant=tenant, code=code)
             return Workflow.objects.create(
                 tenant=tenant,
@@ -65,7 +66,7 @@ def workflow_update(
     if "code" in changes:
         changes["code"] = changes["code"] or None
     try:
-        with transaction.atomic():
+        with service_atomic():
             if changes.get("code"):
                 _check_code_free(tenant=tenant, code=changes["code"], exclude_id=workflow.pk)
             for key, value in changes.items():
@@ -82,7 +83,7 @@ def workflow_update(
 
 
 def workflow_delete(*, tenant: Tenant, workflow: Workflow, actor: User) -> None:
-    with transaction.atomic():
+    with service_atomic():
         Workflow.objects.for_tenant(tenant).filter(pk=workflow.pk).delete()
 
 
@@ -114,7 +115,7 @@ def step_create(
     actor: User,
 ) -> Step:
     clean_config = registry.validate_config(action, config, context={"tenant": tenant})
-    with transaction.atomic():
+    with service_atomic():
         workflow = _lock_workflow(tenant=tenant, workflow=workflow)
         _check_order_free(workflow=workflow, order=order)
         return Step.objects.create(
@@ -135,7 +136,7 @@ def step_update(*, tenant: Tenant, step: Step, data: dict[str, Any], actor: User
     if "action" in changes or "config" in changes:
         config = changes.get("config", step.config if "action" not in changes else {})
         changes["config"] = registry.validate_config(action, config, context={"tenant": tenant})
-    with transaction.atomic():
+    with service_atomic():
         _lock_workflow(tenant=tenant, workflow=step.workflow)
         if "order" in changes:
             _check_order_free(workflow=step.workflow, order=changes["order"], exclude_id=step.pk)
@@ -147,5 +148,5 @@ def step_update(*, tenant: Tenant, step: Step, data: dict[str, Any], actor: User
 
 
 def step_delete(*, tenant: Tenant, step: Step, actor: User) -> None:
-    with transaction.atomic():
+    with service_atomic():
         Step.objects.for_tenant(tenant).filter(pk=step.pk).delete()

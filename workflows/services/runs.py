@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
-from core.db import retry_on_deadlock
+from core.db import retry_on_deadlock, service_atomic
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows import engine
@@ -31,7 +29,7 @@ def task_decide(
     actor: Any,
 ) -> HumanTask:
     """Approve, reject or complete a human task. Racers lose with 409, never a double decision."""
-    with transaction.atomic():
+    with service_atomic():
         locked = engine.lock_task(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
         log = engine.UnitOfWork(tenant.pk, actor, comment)
         task = engine.decide(
@@ -44,7 +42,7 @@ def task_decide(
 def _task_assignment(
     operation: Any, *, tenant: Tenant, task_id: int, actor: Any, comment: str = "", **options: Any
 ) -> HumanTask:
-    with transaction.atomic():
+    with service_atomic():
         locked = engine.lock_task(tenant_id=tenant.pk, task_id=task_id, voter_id=actor.pk)
         log = engine.UnitOfWork(tenant.pk, actor, comment)
         task = operation(locked, actor=actor, log=log, **options)
@@ -125,7 +123,7 @@ def run_start_on_subject(
 def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) -> WorkflowRun:
     """Cancel a running run with its open task and step (a transfer's chain: the transfer and
     its not-started runs too). Locks in the engine's order: task, step run, run."""
-    with transaction.atomic():
+    with service_atomic():
         locked = engine.lock_runs(tenant.pk, pk=run_id)
         if not locked:
             raise NotFound("Not found.")
@@ -140,7 +138,7 @@ def run_cancel(*, tenant: Tenant, run_id: int, comment: str = "", actor: Any) ->
 
 def run_retry(*, tenant: Tenant, run_id: int, actor: Any) -> WorkflowRun:
     """ADMIN: a failed run resumes at its failed step, which runs again from its first attempt."""
-    with transaction.atomic():
+    with service_atomic():
         try:
             run = WorkflowRun.objects.for_tenant(tenant).select_for_update().get(pk=run_id)
         except WorkflowRun.DoesNotExist as exc:

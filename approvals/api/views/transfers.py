@@ -133,6 +133,13 @@ def render_transfer(tenant: Any, transfer: Transfer) -> dict[str, Any]:
     return TransferSerializer(transfer, context={"chains": chains}).data
 
 
+def read_and_render(tenant: Any, transfer_id: int) -> tuple[Transfer, dict[str, Any]]:
+    """A command's answer: the transfer as the GET detail shows it, read in one query."""
+    transfer, chain = selectors.transfer_with_chain(tenant=tenant, transfer_id=transfer_id)
+    data = TransferSerializer(transfer, context={"chains": {transfer.pk: chain}}).data
+    return transfer, data
+
+
 @replica_reads  # the list (GET); creating one (POST) is on the primary
 class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
     permission_classes = [IsTenantMember]
@@ -178,10 +185,8 @@ class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
             **values,
             actor=request.user,
         )
-        transfer = selectors.transfer_get(tenant=self.tenant, transfer_id=transfer.pk)
-        return success(
-            status_code=status.HTTP_201_CREATED, transfer=render_transfer(self.tenant, transfer)
-        )
+        _, data = read_and_render(self.tenant, transfer.pk)
+        return success(status_code=status.HTTP_201_CREATED, transfer=data)
 
 
 class TransferDetailView(TenantScopedMixin, APIView):
@@ -210,10 +215,8 @@ class _TransferCommandView(TenantScopedMixin, APIView):
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         verb = self.act(request, pk, data.validated_data["comment"])
-        transfer = selectors.transfer_get(tenant=self.tenant, transfer_id=pk)
-        return success(
-            message=_message(transfer, verb), transfer=render_transfer(self.tenant, transfer)
-        )
+        transfer, rendered = read_and_render(self.tenant, pk)
+        return success(message=_message(transfer, verb), transfer=rendered)
 
 
 COMMAND_SCHEMA = {

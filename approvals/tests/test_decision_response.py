@@ -1,0 +1,90 @@
+"""A decision answers with the transfer read in one query (`selectors.transfer_with_chain`),
+exactly as the GET detail shows it (read by the list's three-query path), and joins the
+request's transaction without a savepoint."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from approvals.tests.test_transfers import URL, Chain
+from workflows.models import Step
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain(tenant, make_user, client_for):
+    return Chain(tenant, make_user, client_for)
+
+
+def detail(client, transfer_id):
+    response = client.get(f"{URL}{transfer_id}/")
+    assert response.status_code == 200
+    return response.json()["transfer"]
+
+
+def test_every_command_answers_what_the_detail_shows(chain):
+    created = chain.create("R-1")
+    assert created.status_code == 201
+    transfer_id = created.json()["transfer"]["id"]
+    client = chain.approver_clients[1]
+    assert created.json()["transfer"] == detail(client, transfer_id)
+    for approver in (0, 1):  # two runs approved: decisions on several runs, the third active
+        response = chain.approve(transfer_id, approver=approver, comment=f"by {approver}")
+        assert response.status_code == 200, response.json()
+        assert response.json()["transfer"] == detail(client, transfer_id)
+    assert len([r for r in response.json()["transfer"]["chain"] if r["decisions"]]) == 2
+    rejected = client.post(f"{URL}{transfer_id}/reject/", {"comment": "no"}, format="json")
+    assert rejected.status_code == 200, rejected.json()
+    body = rejected.json()["transfer"]
+    assert body == detail(client, transfer_id)
+    assert body["status"] == "rejected"
+    assert body["finished_at"] is not None
+    cancelled_id = chain.create("R-2").json()["transfer"]["id"]
+    cancelled = chain.submitter_client.post(f"{URL}{cancelled_id}/cancel/", {}, format="json")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert cancelled.json()["transfer"] == detail(client, cancelled_id)
+
+
+def test_several_ballots_on_one_task_answer_what_the_detail_shows(tenant, make_user, client_for):
+    """Rule `all`: both approvers decide the same task; the step stays active after the first."""
+    chain = Chain(tenant, make_user, client_for, workflows=1)
+    Step.objects.filter(workflow=chain.templates[0]).update(
+        config={"approvers": {"security_group": chain.group.pk}, "rule": "all"}
+    )
+    transfer_id = chain.create("V-1").json()["transfer"]["id"]
+    for approver in (0, 1):
+        response = chain.approve(transfer_id, approver=approver)
+        assert response.status_code == 200, response.json()
+        assert response.json()["transfer"] == detail(chain.approver_clients[1], transfer_id)
+    assert len(response.json()["transfer"]["chain"][0]["decisions"]) == 2
+
+
+def test_an_http_approve_issues_no_savepoint_of_its_own(chain):
+    """Statements of one approve: the user, the tenant context, the path's transfer, the
+    decision's lock and write, the answer: 6. Savepoints: only the request's own (in a test the
+    request's transaction is itself a savepoint of the test's; in production BEGIN/COMMIT)."""
+    transfer_id = chain.create("S-1").json()["transfer"]["id"]
+    with CaptureQueriesContext(connection) as captured:
+        response = chain.approve(transfer_id)
+    assert response.status_code == 200
+    statements = [q["sql"] for q in captured.captured_queries]
+    savepoints = [sql for sql in statements if "SAVEPOINT" in sql]
+    assert len(savepoints) == 2, savepoints  # the request's SAVEPOINT and RELEASE
+    assert len(statements) - len(savepoints) == 6, [sql[:60] for sql in statements]
+
+
+def test_a_refused_decision_rolls_back_and_an_idempotent_retry_works(chain):
+    """The service joined the request's transaction: its error rolls back the whole request,
+    including the Idempotency-Key claim, so the same key may be used again."""
+    transfer_id = chain.create("S-2").json()["transfer"]["id"]
+    outsider = chain.client_for(chain.submitter)  # the creator: not an approver of this step
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-1"}
+    url = f"{URL}{transfer_id}/approve/"
+    refused = outsider.post(url, {"comment": "self"}, format="json", **headers)
+    assert refused.status_code in (403, 409, 422), refused.json()
+    first = chain.approver_clients[0].post(url, {"comment": "ok"}, format="json", **headers)
+    replay = chain.approver_clients[0].post(url, {"comment": "ok"}, format="json", **headers)
+    assert first.status_code == replay.status_code == 200
+    assert replay["Idempotent-Replayed"] == "true"
+    assert first.json() == replay.json()
