@@ -135,6 +135,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["approvals_transfers_list"];
         put?: never;
@@ -145,6 +148,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["approvals_transfers_create"];
         delete?: never;
@@ -167,6 +173,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["approvals_transfers_retrieve"];
         put?: never;
@@ -193,6 +202,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["approvals_transfers_approve_create"];
         delete?: never;
@@ -217,6 +229,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["approvals_transfers_cancel_create"];
         delete?: never;
@@ -241,6 +256,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["approvals_transfers_reject_create"];
         delete?: never;
@@ -583,6 +601,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["calendars_list"];
         put?: never;
@@ -593,6 +614,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["calendars_create"];
         delete?: never;
@@ -615,6 +639,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["calendars_retrieve"];
         /**
@@ -624,6 +651,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         put: operations["calendars_update"];
         post?: never;
@@ -634,6 +664,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         delete: operations["calendars_destroy"];
         options?: never;
@@ -645,6 +678,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         patch: operations["calendars_partial_update"];
         trace?: never;
@@ -739,6 +775,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["reports_approvers_list"];
         put?: never;
@@ -783,6 +822,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["reports_overdue_list"];
         put?: never;
@@ -807,6 +849,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["runs_retrieve"];
         put?: never;
@@ -833,6 +878,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["runs_cancel_create"];
         delete?: never;
@@ -857,6 +905,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["runs_retry_create"];
         delete?: never;
@@ -898,6 +949,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         get: operations["tasks_retrieve"];
         put?: never;
@@ -924,6 +978,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_approve_create"];
         delete?: never;
@@ -948,6 +1005,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_claim_create"];
         delete?: never;
@@ -972,6 +1032,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_complete_create"];
         delete?: never;
@@ -996,6 +1059,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_reassign_create"];
         delete?: never;
@@ -1020,6 +1086,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_reject_create"];
         delete?: never;
@@ -1044,6 +1113,9 @@ export interface paths {
          *     A path naming another tenant answers 404 exactly like a missing one. Each request runs in
          *     one transaction whose database context names the tenant (row-level security) and the
          *     actor (audit); an error response rolls it back, so a rejected request changes nothing.
+         *     A GET of a view marked `core.db_router.replica_reads` runs that transaction on the read
+         *     replica instead, when one is configured: authentication reads the primary, the rest of
+         *     the request reads the replica (its tenant context set on the replica's connection).
          */
         post: operations["tasks_release_create"];
         delete?: never;
