@@ -79,14 +79,12 @@ def setup_django(url: str) -> None:
 
 def build_templates(approvers: int) -> dict:
     """The tenant, its users, group and chain; the template transfers, through the services."""
-    from decimal import Decimal
 
     from django.db import transaction
 
     from accounts.models import Role
     from accounts.services import user_create
     from approvals.models import SecurityGroup, SecurityGroupMember, WorkflowAssignment
-    from approvals.services.transfers import transfer_create, transfer_decide
     from core.tenancy import set_db_context
     from tenants.models import Tenant
     from workflows import services as wf
@@ -134,6 +132,25 @@ def build_templates(approvers: int) -> dict:
                 execution_order=order,
             )
 
+    ids = seed_template_transfers(tenant, submitter, deciders, group)
+    return {
+        "tenant": tenant,
+        "approver": deciders[0],
+        "password": password,
+        **ids,
+    }
+
+
+def seed_template_transfers(tenant, submitter, deciders: list, group) -> dict:  # noqa: ANN001
+    """One approved, one rejected and one pending at each of the three workflows, through the
+    services, as their people would (the templates that `grow` copies)."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from approvals.services.transfers import transfer_create, transfer_decide
+    from core.tenancy import set_db_context
+
     def in_tenant(actor, operation):  # noqa: ANN001, ANN202
         with transaction.atomic():
             set_db_context(tenant_id=tenant.pk, actor_id=actor.pk)
@@ -177,14 +194,7 @@ def build_templates(approvers: int) -> dict:
         transfer_id = create(f"TPL-pending-{at}")
         decide(transfer_id, "approve", at - 1)
         pending.append(transfer_id)
-    return {
-        "tenant": tenant,
-        "approver": deciders[0],
-        "password": password,
-        "approved": approved,
-        "rejected": rejected,
-        "pending": pending,
-    }
+    return {"approved": approved, "rejected": rejected, "pending": pending}
 
 
 # --- copies in bulk --------------------------------------------------------------------------

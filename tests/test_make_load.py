@@ -15,18 +15,21 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.test_make_up import SCRUBBED, answers, free_port, server_url, with_db
+from tests.test_make_up import (
+    SCRUBBED,
+    answers,
+    free_port,
+    require_broker_services,
+    server_url,
+    with_db,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.broker
 def test_make_load_prints_the_table_with_no_server_errors(tmp_path):
-    for port in (5672, 6379):
-        if not answers(port):
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"nothing answers on 127.0.0.1:{port} (required under CI)")
-            pytest.skip(f"nothing answers on 127.0.0.1:{port} (RabbitMQ, Redis)")
+    require_broker_services()
     tag = uuid.uuid4().hex[:8]
     server = server_url()
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}

@@ -109,13 +109,18 @@ def ready(client: httpx.Client) -> bool:
         return False
 
 
-@pytest.fixture
-def topology(tmp_path):
+def require_broker_services() -> None:
+    """RabbitMQ and Redis on loopback: skip without them, fail under CI."""
     for port in (5672, 6379):
         if not answers(port):
             if os.environ.get("CI") == "true":
                 pytest.fail(f"nothing answers on 127.0.0.1:{port} (required under CI)")
             pytest.skip(f"nothing answers on 127.0.0.1:{port} (RabbitMQ, Redis)")
+
+
+@pytest.fixture
+def topology(tmp_path):
+    require_broker_services()
     tag = uuid.uuid4().hex[:8]
     server = server_url()
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}

@@ -200,58 +200,11 @@ def build_tenant(slug: str, approvers: int) -> dict:
 
 def build_templates(built: dict) -> dict:
     """bench/inbox.py's templates: one approved, one rejected, one pending at each workflow."""
-    from decimal import Decimal
+    from bench.inbox import seed_template_transfers
 
-    from django.db import transaction
-
-    from approvals.services.transfers import transfer_create, transfer_decide
-    from core.tenancy import set_db_context
-
-    tenant, submitter, deciders = built["tenant"], built["submitter"], built["approvers"]
-
-    def in_tenant(actor, operation):  # noqa: ANN001, ANN202
-        with transaction.atomic():
-            set_db_context(tenant_id=tenant.pk, actor_id=actor.pk)
-            return operation()
-
-    def create(reference: str) -> int:
-        return in_tenant(
-            submitter,
-            lambda: transfer_create(
-                tenant=tenant,
-                transfer_type="FAR",
-                reference=reference,
-                amount=Decimal("100.00"),
-                currency="EUR",
-                security_group_id=built["group"].pk,
-                actor=submitter,
-            ),
-        ).pk
-
-    def decide(transfer_id: int, decision: str, times: int) -> None:
-        for n in range(times):  # another approver each time (the review excludes the first)
-            actor = deciders[n % len(deciders)]
-            in_tenant(
-                actor,
-                lambda actor=actor: transfer_decide(
-                    tenant=tenant,
-                    transfer_id=transfer_id,
-                    decision=decision,
-                    comment="" if decision == "approve" else "No.",
-                    actor=actor,
-                ),
-            )
-
-    approved = create("TPL-approved")
-    decide(approved, "approve", 3)
-    rejected = create("TPL-rejected")
-    decide(rejected, "reject", 1)
-    pending = []
-    for at in (1, 2, 3):
-        transfer_id = create(f"TPL-pending-{at}")
-        decide(transfer_id, "approve", at - 1)
-        pending.append(transfer_id)
-    return {"approved": approved, "rejected": rejected, "pending": pending}
+    return seed_template_transfers(
+        built["tenant"], built["submitter"], built["approvers"], built["group"]
+    )
 
 
 def create_ceiling_tables(url: str) -> None:

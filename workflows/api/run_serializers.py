@@ -138,8 +138,8 @@ class TaskRejectInputSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000)
 
 
-class TaskReleaseInputSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+class TaskReleaseInputSerializer(TaskDecisionInputSerializer):
+    """An optional comment, kept in the run's history."""
 
 
 class TaskReassignInputSerializer(serializers.Serializer):

@@ -130,6 +130,11 @@ class TaskDetailView(TenantScopedMixin, APIView):
         return Response(TaskSerializer(task, context=_task_context(self.tenant.pk, [task])).data)
 
 
+def _task_response(tenant: Any, task_id: int) -> Response:
+    task = selectors.task_get(tenant=tenant, task_id=task_id)
+    return Response(TaskSerializer(task, context=_task_context(tenant.pk, [task])).data)
+
+
 class _TaskDecisionView(TenantScopedMixin, APIView):
     permission_classes = [IsTenantMember]
     path_model = HumanTask
@@ -150,8 +155,7 @@ class _TaskDecisionView(TenantScopedMixin, APIView):
             data=data.validated_data.get("data"),
             actor=request.user,
         )
-        task = selectors.task_get(tenant=self.tenant, task_id=pk)
-        return Response(TaskSerializer(task, context=_task_context(self.tenant.pk, [task])).data)
+        return _task_response(self.tenant, pk)
 
 
 @extend_schema(
@@ -184,11 +188,6 @@ class TaskRejectView(_TaskDecisionView):
 class TaskCompleteView(_TaskDecisionView):
     decision = "complete"
     input_serializer = TaskCompleteInputSerializer
-
-
-def _task_response(tenant: Any, task_id: int) -> Response:
-    task = selectors.task_get(tenant=tenant, task_id=task_id)
-    return Response(TaskSerializer(task, context=_task_context(tenant.pk, [task])).data)
 
 
 @extend_schema(

@@ -2320,6 +2320,7 @@ export interface components {
         TaskRejectInputRequest: {
             comment: string;
         };
+        /** @description An optional comment, kept in the run's history. */
         TaskReleaseInputRequest: {
             /** @default  */
             comment: string;
