@@ -1,4 +1,5 @@
-"""Inbox benchmark: `GET /api/tasks/` for an approver as a tenant's history grows.
+"""Read benchmark: the inbox (`GET /api/tasks/`) and the transfer list (`GET
+/api/approvals/transfers/`) for an approver as a tenant's history grows.
 
 A tenant with one security group (the submitter and `--approvers` SUPERVISORs) and a chain of
 3 FAR workflows (one approval step each, rule "any", approvers: the group). A few transfers go
@@ -10,14 +11,14 @@ included if it leaves them), one copy in 20 pending, one in 10 rejected, the res
 Not copied: the transition log and the audit trail (the inbox reads neither; the copies are
 written with triggers off).
 
-At each size the bench runs VACUUM ANALYZE, then measures `GET /api/tasks/` (the first page,
+At each size the bench runs VACUUM ANALYZE, then measures each read (`--reads`; the first page,
 50 items) for the first approver, who has open work (a ballot on every pending task), through
 Django's test client in-process (the whole stack: JWT authentication, middleware, the view, the
 serializer; no socket): 20 warm-up requests, then `--requests` timed ones; p50 and p95.
-`--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the inbox's SQL at each size.
+`--explain` prints EXPLAIN (ANALYZE, BUFFERS) of each read's SQL at each size.
 
     make bench-inbox                                   # 1,000 then 100,000 transfers
-    make bench-inbox ARGS="--sizes 1000,10000 --json"
+    make bench-inbox ARGS="--sizes 1000,10000 --json --reads transfers"
 """
 
 from __future__ import annotations
@@ -422,7 +423,12 @@ def shape(conn, tenant_id: int, approver_id: int) -> dict[str, int]:  # noqa: AN
     }
 
 
-def measure_inbox(templates: dict, requests: int, explain: bool) -> dict:
+READS = {"inbox": "/api/tasks/", "transfers": "/api/approvals/transfers/"}
+# The table whose statements --explain shows, per read.
+EXPLAINED = {"inbox": "workflows_humantask", "transfers": "approvals_transfer"}
+
+
+def measure_read(templates: dict, read: str, requests: int, explain: bool) -> dict:
     from django.db import connection
     from django.test import Client
 
@@ -433,7 +439,7 @@ def measure_inbox(templates: dict, requests: int, explain: bool) -> dict:
         content_type="application/json",
     ).json()["access"]
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    url = f"/api/tasks/?page_size={PAGE_SIZE}"
+    url = f"{READS[read]}?page_size={PAGE_SIZE}"
     count = None
     for _ in range(20):  # warm-up: caches, prepared statements, the server's buffers
         response = client.get(url, **auth)
@@ -453,7 +459,7 @@ def measure_inbox(templates: dict, requests: int, explain: bool) -> dict:
 
     with connection.execute_wrapper(capture):
         client.get(url, **auth)
-    plans = explain_queries(templates, queries) if explain else []
+    plans = explain_queries(templates, queries, EXPLAINED[read]) if explain else []
     timings.sort()
     return {
         "count": count,
@@ -464,8 +470,8 @@ def measure_inbox(templates: dict, requests: int, explain: bool) -> dict:
     }
 
 
-def explain_queries(templates: dict, queries: list[tuple[str, tuple]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of the request's reads of tasks, as the request runs them
+def explain_queries(templates: dict, queries: list[tuple[str, tuple]], table: str) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the request's reads of `table`, as the request runs them
     (the application role, the tenant set)."""
     from django.db import connection, transaction
 
@@ -474,7 +480,7 @@ def explain_queries(templates: dict, queries: list[tuple[str, tuple]]) -> list[s
     plans = []
     tenant, approver = templates["tenant"], templates["approver"]
     for sql, params in queries:
-        if "workflows_humantask" not in sql or not sql.lstrip().startswith("SELECT"):
+        if table not in sql or not sql.lstrip().startswith("SELECT"):
             continue
         with transaction.atomic():
             set_db_context(tenant_id=tenant.pk, actor_id=approver.pk)
@@ -491,6 +497,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--approvers", type=int, default=2, help="SUPERVISORs in the group")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument(
+        "--reads",
+        type=lambda value: [read for read in value.split(",") if read],
+        default=list(READS),
+        help=f"comma-separated, of: {', '.join(READS)}",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -501,7 +513,8 @@ def main() -> int:
 
     say = (lambda *a, **k: None) if args.json else print
     say(
-        f"inbox benchmark: GET /api/tasks/ (page of {PAGE_SIZE}) over {args.requests} requests "
+        f"read benchmark: {', '.join(READS[r] for r in args.reads)} (page of {PAGE_SIZE}) over "
+        f"{args.requests} requests "
         f"(Django test client, in-process), PostgreSQL {urlparse(url).hostname}:"
         f"{urlparse(url).port or 5432}",
         flush=True,
@@ -520,28 +533,38 @@ def main() -> int:
             built = time.perf_counter() - started
             figures = shape(conn, templates["tenant"].pk, templates["approver"].pk)
             conn.commit()
-            inbox = measure_inbox(templates, args.requests, args.explain)
-            plans = inbox.pop("plans")
-            result = {"size": size, **figures, **inbox, "build_s": round(built, 1)}
-            results.append(result)
+            result = {"size": size, **figures, "build_s": round(built, 1)}
             say(
-                f"  {size:>7} transfers: p50 {inbox['p50_ms']:>7} ms, p95 {inbox['p95_ms']:>7} ms"
-                f"  (inbox count {inbox['count']}, {inbox['queries_per_request']} queries; "
-                f"{figures['tasks']} tasks, {figures['ballots']} ballots, "
+                f"  {size:>7} transfers ({figures['tasks']} tasks, {figures['ballots']} ballots, "
                 f"{figures['undecided_ballots_of_decided_tasks']} undecided on decided tasks; "
                 f"built in {built:.1f} s)",
                 flush=True,
             )
-            for plan in plans:
-                say(plan, flush=True)
-    ratio = round(results[-1]["p50_ms"] / results[0]["p50_ms"], 2)
+            for read in args.reads:
+                figures_of_read = measure_read(templates, read, args.requests, args.explain)
+                plans = figures_of_read.pop("plans")
+                result[read] = figures_of_read
+                say(
+                    f"    {READS[read]:<28} p50 {figures_of_read['p50_ms']:>7} ms, "
+                    f"p95 {figures_of_read['p95_ms']:>7} ms (count {figures_of_read['count']}, "
+                    f"{figures_of_read['queries_per_request']} queries)",
+                    flush=True,
+                )
+                for plan in plans:
+                    say(plan, flush=True)
+            results.append(result)
+    ratios = {
+        read: round(results[-1][read]["p50_ms"] / results[0][read]["p50_ms"], 2)
+        for read in args.reads
+    }
     if args.json:
-        print(json.dumps({"results": results, "p50_ratio": ratio}))
+        print(json.dumps({"results": results, "p50_ratio": ratios}))
     else:
-        print(
-            f"  p50 ratio {results[-1]['size']:,} / {results[0]['size']:,} transfers: {ratio}"
-            " (target <= 1.5)"
-        )
+        for read, ratio in ratios.items():
+            print(
+                f"  {READS[read]} p50 ratio {results[-1]['size']:,} / {results[0]['size']:,}"
+                f" transfers: {ratio} (target <= 1.5)"
+            )
     return 0
 
 

@@ -88,3 +88,26 @@ def test_a_refused_decision_rolls_back_and_an_idempotent_retry_works(chain):
     assert first.status_code == replay.status_code == 200
     assert replay["Idempotent-Replayed"] == "true"
     assert first.json() == replay.json()
+
+
+def test_the_chain_is_rendered_as_its_serializer_documents_it(chain):
+    """render_chain (the fast path every transfer answer uses) equals ChainItemSerializer,
+    which the OpenAPI schema shows: decisions on two runs, an active step, a run not started
+    (null timestamps and step), a delegate's decision (on_behalf_of)."""
+    from approvals import selectors
+    from approvals.api.views.transfers import ChainItemSerializer, render_chain
+    from approvals.models import Transfer
+
+    transfer_id = chain.create("S-1").json()["transfer"]["id"]
+    for approver in (0, 1):
+        assert chain.approve(transfer_id, approver=approver, comment="ok").status_code == 200
+    transfer = Transfer.objects.unscoped().get(pk=transfer_id)
+    items = selectors.transfer_chains(tenant=chain.tenant, transfers=[transfer])[transfer_id]
+    items[0]["decisions"][0]["on_behalf_of"] = items[0]["decisions"][0]["decided_by"]
+    items.append({**items[-1], "id": 0, "started_at": None, "finished_at": None})
+    items[-1].update(current_step=None, decisions=[], workflow_template_code=None)
+    rendered = render_chain(items)
+    assert rendered == ChainItemSerializer(items, many=True).data
+    assert [list(item) for item in rendered] == [list(ChainItemSerializer().fields)] * len(items)
+    assert isinstance(rendered[0]["decisions"][0]["decided_at"], str)
+    assert rendered[-2]["current_step"] is not None

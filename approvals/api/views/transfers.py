@@ -55,6 +55,32 @@ class ChainItemSerializer(serializers.Serializer):
     decisions = ChainDecisionSerializer(many=True)
 
 
+_TIMESTAMP = serializers.DateTimeField()
+
+
+def _timestamp(value: Any) -> Any:
+    return None if value is None else _TIMESTAMP.to_representation(value)
+
+
+def render_chain(chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`ChainItemSerializer(chain, many=True).data`, built directly: the selector's dicts hold
+    their final types already but the timestamps, and nested serializers took 1.3 ms per
+    transfer of a list page (tests/test_transfer_chain_rendering.py keeps the two equal)."""
+    return [
+        {
+            **item,
+            "started_at": _timestamp(item["started_at"]),
+            "finished_at": _timestamp(item["finished_at"]),
+            "current_step": dict(item["current_step"]) if item["current_step"] else None,
+            "decisions": [
+                {**decision, "decided_at": _timestamp(decision["decided_at"])}
+                for decision in item["decisions"]
+            ],
+        }
+        for item in chain
+    ]
+
+
 class TransferSerializer(serializers.ModelSerializer):
     security_group_name = serializers.CharField(source="security_group.name", read_only=True)
     chain = serializers.SerializerMethodField()
@@ -83,7 +109,7 @@ class TransferSerializer(serializers.ModelSerializer):
     @extend_schema_field(ChainItemSerializer(many=True))
     def get_chain(self, transfer: Transfer) -> list[dict[str, Any]]:
         chains = self.context.get("chains", {})
-        return ChainItemSerializer(chains.get(transfer.pk, []), many=True).data
+        return render_chain(chains.get(transfer.pk, []))
 
 
 class TransferCreateInputSerializer(serializers.Serializer):
