@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.selectors import stood_in_for
 from core.db_router import read_connection
@@ -145,7 +145,15 @@ class TaskInbox:
         )
         if self.filters:
             ballots = ballots.filter(**{f"task__{k}": v for k, v in self.filters.items()})
-        return ballots.filter(self._unclaimed("task__"))
+        # An open ballot is an open (pending) task's: leave out those someone else claimed,
+        # probing task_claimed_open_idx (a join to every ballot's task scanned the tasks).
+        claimed_by_others = HumanTask.objects.filter(
+            tenant_id=self.tenant_id,
+            pk=OuterRef("task_id"),
+            status=TaskStatus.PENDING,
+            claimed_by__isnull=False,
+        ).exclude(claimed_by=self.user)
+        return ballots.filter(~Exists(claimed_by_others))
 
     def _open_work(self) -> list[QuerySet[Any]]:
         # Their ballots; those of the people they stand in for now (out-of-office delegation:

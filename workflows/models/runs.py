@@ -180,6 +180,13 @@ class HumanTask(TenantOwnedModel):
                 name="task_open_form_idx",
                 condition=Q(status="pending") & ~Q(open_to_roles=""),
             ),
+            # Open tasks someone claimed (few): the inbox leaves out those claimed by others
+            # by probing this, not by joining every open ballot to its task.
+            models.Index(
+                fields=["tenant", "id"],
+                name="task_claimed_open_idx",
+                condition=Q(status="pending") & Q(claimed_by__isnull=False),
+            ),
         ]
 
 
