@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from approvals.models import (
     SecurityGroup,
@@ -114,20 +114,22 @@ def transfer_get(*, tenant: Tenant, transfer_id: int) -> Transfer:
 def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, list[dict]]:
     """The chain of each transfer, in execution order: three queries for any number."""
     ids = [t.pk for t in transfers]
+    # Rows as dicts, only the columns the chain shows: no model instances to build.
     runs = list(
         WorkflowRun.objects.for_tenant(tenant)
         .filter(subject_type="transfer", subject_id__in=ids)
-        .prefetch_related(
-            Prefetch(
-                "step_runs",
-                queryset=StepRun.objects.for_tenant(tenant)
-                .filter(status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING])
-                .only("id", "run_id", "name", "action", "position"),
-                to_attr="active_steps",
-            )
-        )
         .order_by("subject_id", "sequence")
+        .values(*_RUN_COLUMNS)
     )
+    active: dict[int, dict] = {}
+    for step in (
+        StepRun.objects.for_tenant(tenant)
+        .filter(run_id__in=[r["id"] for r in runs])
+        .filter(status__in=[StepRunStatus.WAITING, StepRunStatus.RUNNING])
+        .order_by("run_id", "position")
+        .values("id", "run_id", "name", "action")
+    ):
+        active.setdefault(step.pop("run_id"), step)
     decisions: dict[int, list[dict]] = {}
     for ballot in (
         TaskBallot.objects.for_tenant(tenant)
@@ -136,7 +138,7 @@ def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, l
             task__tenant_id=tenant.pk,
             task__subject_type="transfer",
             task__subject_id__in=ids,
-            task__run__in=[r.pk for r in runs],
+            task__run__in=[r["id"] for r in runs],
             decision__isnull=False,
         )
         .values(
@@ -162,8 +164,9 @@ def transfer_chains(*, tenant: Tenant, transfers: list[Transfer]) -> dict[int, l
         )
     chains: dict[int, list[dict]] = {pk: [] for pk in ids}
     for run in runs:
-        active = run.active_steps[0] if run.active_steps else None
-        chains[run.subject_id].append(_chain_item(run, active, decisions.get(run.pk, [])))
+        chains[run["subject_id"]].append(
+            _chain_row(run, active.get(run["id"]), decisions.get(run["id"], []))
+        )
     return chains
 
 
@@ -181,21 +184,37 @@ def _decision(
     }
 
 
-def _chain_item(run: WorkflowRun, active: StepRun | None, decisions: list[dict]) -> dict:
+_RUN_COLUMNS = (
+    "id",
+    "subject_id",
+    "sequence",
+    "workflow_id",
+    "workflow_code",
+    "workflow_name",
+    "status",
+    "started_at",
+    "finished_at",
+)
+
+
+def _chain_row(run: dict, active: dict | None, decisions: list[dict]) -> dict:
     return {
-        "id": run.pk,
-        "execution_order": run.sequence,
-        "workflow_template": run.workflow_id,
-        "workflow_template_code": run.workflow_code,
-        "workflow_template_name": run.workflow_name,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "current_step": (
-            {"id": active.pk, "name": active.name, "action": active.action} if active else None
-        ),
+        "id": run["id"],
+        "execution_order": run["sequence"],
+        "workflow_template": run["workflow_id"],
+        "workflow_template_code": run["workflow_code"],
+        "workflow_template_name": run["workflow_name"],
+        "status": run["status"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "current_step": active,
         "decisions": decisions,
     }
+
+
+def _chain_item(run: WorkflowRun, active: StepRun | None, decisions: list[dict]) -> dict:
+    step = {"id": active.pk, "name": active.name, "action": active.action} if active else None
+    return _chain_row({c: getattr(run, c) for c in _RUN_COLUMNS}, step, decisions)
 
 
 def transfer_with_chain(*, tenant: Tenant, transfer_id: int) -> tuple[Transfer, list[dict]]:

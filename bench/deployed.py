@@ -16,12 +16,16 @@ connections opened, and the process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
 import os
+import pstats
 import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +81,7 @@ class Counter:
         return execute(sql, params, many, context)
 
 
-def run(approvals: int) -> dict[str, float]:
+def run(approvals: int, profile: int = 0) -> dict[str, Any]:
     from decimal import Decimal
 
     from django.conf import settings
@@ -124,6 +128,8 @@ def run(approvals: int) -> dict[str, float]:
 
     for transfer_id in ids[:20]:  # warm-up: imports, caches, prepared statements
         approve(transfer_id)
+    if os.environ.get("BENCH_GC"):
+        exec(os.environ["BENCH_GC"])
     opened = 0
 
     def on_connect(**kwargs: object) -> None:
@@ -132,38 +138,59 @@ def run(approvals: int) -> dict[str, float]:
 
     counter = Counter()
     connection_created.connect(on_connect)
-    started = time.perf_counter()
+    profiler = cProfile.Profile() if profile else None
+    started, cpu = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(counter):
+        if profiler:
+            profiler.enable()
         for transfer_id in ids[20:]:
             approve(transfer_id)
-    elapsed = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     connection_created.disconnect(on_connect)
     return {
         "approvals": approvals,
         "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
         "approvals_per_s": round(approvals / elapsed, 1),
         "ms_per_approval": round(1000 * elapsed / approvals, 2),
+        "cpu_ms_per_approval": round(1000 * cpu / approvals, 2),
         "statements_per_approval": round(counter.statements / approvals, 2),
         "savepoints_per_approval": round(counter.savepoints / approvals, 2),
         "connections_opened": opened,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "profile": _top(profiler, profile) if profiler else None,
     }
+
+
+def _top(profiler: cProfile.Profile, lines: int) -> str:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(
+        os.environ.get("BENCH_SORT", "tottime")
+    ).print_stats(lines)
+    return out.getvalue()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--approvals", type=int, default=300)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print cProfile's top N (tottime)"
+    )
     args = parser.parse_args()
     url = bench_database_url()
     ensure_database(url)
     setup_django(url)
-    result = run(args.approvals)
+    result = run(args.approvals, args.profile)
+    profile = result.pop("profile")
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:>24}: {value}")
+    if profile:
+        print(profile)
 
 
 if __name__ == "__main__":

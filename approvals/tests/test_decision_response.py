@@ -111,3 +111,31 @@ def test_the_chain_is_rendered_as_its_serializer_documents_it(chain):
     assert [list(item) for item in rendered] == [list(ChainItemSerializer().fields)] * len(items)
     assert isinstance(rendered[0]["decisions"][0]["decided_at"], str)
     assert rendered[-2]["current_step"] is not None
+
+
+def test_transfers_are_rendered_as_their_serializer_documents_them(chain):
+    """render_transfers (every transfer answer: list, detail, commands) equals
+    TransferSerializer(many=True): pending, approved-through-a-run and finished transfers,
+    with chains, a description and a payload; also in another time zone (the writer reads
+    the current one once per response)."""
+    from django.utils import timezone
+
+    from approvals import selectors
+    from approvals.api.views.transfers import TransferSerializer, render_transfers
+    from approvals.models import Transfer
+
+    ids = [chain.create(f"T-{n}").json()["transfer"]["id"] for n in range(3)]
+    assert chain.approve(ids[1], approver=0).status_code == 200
+    chain.approver_clients[1].post(f"{URL}{ids[2]}/reject/", {"comment": "no"}, format="json")
+    Transfer.objects.unscoped().filter(pk=ids[0]).update(description="d", payload={"k": [1]})
+    transfers = list(
+        Transfer.objects.unscoped().filter(pk__in=ids).select_related("security_group")
+    )
+    chains = selectors.transfer_chains(tenant=chain.tenant, transfers=transfers)
+    expected = TransferSerializer(transfers, many=True, context={"chains": chains}).data
+    assert render_transfers(transfers, chains) == expected
+    assert {t["status"] for t in expected} == {"pending", "rejected"}
+    with timezone.override("Asia/Kolkata"):
+        shifted = TransferSerializer(transfers, many=True, context={"chains": chains}).data
+        assert render_transfers(transfers, chains) == shifted
+    assert shifted[0]["created_at"].endswith("+05:30")
