@@ -72,14 +72,24 @@ def body_of(delivery: WebhookDelivery) -> bytes:
 
 
 @contextmanager
-def _tenant_transaction(tenant_id: int) -> Iterator[None]:
+def _tenant_transaction(tenant_id: int, *, savepoint: bool = True) -> Iterator[None]:
     """A transaction with the tenant's database context; inside the caller's transaction, the
-    caller's context (which names the tenant already) is kept."""
+    caller's context (which names the tenant already) is kept (`savepoint=False`: a read,
+    which needs no savepoint of its own there)."""
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         if outermost:
             set_db_context(tenant_id=tenant_id)
         yield
+
+
+def subscribed(tenant_id: int, event: str) -> bool:
+    """Whether an active subscription of the tenant wants `event` (one query)."""
+    with _tenant_transaction(tenant_id, savepoint=False):
+        lists = WebhookSubscription.objects.filter(tenant_id=tenant_id, active=True).values_list(
+            "events", flat=True
+        )
+        return any(event in events for events in lists)
 
 
 def enqueue(tenant_id: int, event: str, payload: dict[str, Any], key: str) -> list[int]:

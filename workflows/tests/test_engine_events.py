@@ -293,3 +293,24 @@ def test_the_insert_writes_each_events_payload_and_key_as_python_spells_them(ten
     )
     assert written == {event.key: event.payload() for event in made}
     assert not Job.objects.filter(tenant_id=tenant.pk, kind=events.JOB_KIND, due_at=None).exists()
+
+
+def test_without_a_subscriber_an_event_reads_no_webhook_payload(tenant, chain, monkeypatch):
+    """The approvers are still mailed and the metrics counted; `describe` (the webhook
+    payload: 3 or 4 queries an event) runs only for a tenant subscribed to the event."""
+    from workflows import metrics
+
+    described, counted = [], []
+    real_describe, real_count = event_handlers.describe, metrics.count_event
+    monkeypatch.setattr(
+        event_handlers, "describe", lambda *a: described.append(a) or real_describe(*a)
+    )
+    monkeypatch.setattr(metrics, "count_event", lambda *a: counted.append(a) or real_count(*a))
+    subscribe(tenant, "https://example.test/hook", events=["run.completed"])  # not task.created
+    mail.outbox.clear()
+    chain.create("NS-1")
+    drain()
+    assert {m.to[0] for m in mail.outbox} == {a.email for a in chain.approvers}
+    assert "task.created" in {event for event, _ in counted}
+    assert described == []  # no run completed; task.created has no subscriber
+    assert not WebhookDelivery.objects.exists()
