@@ -4,6 +4,8 @@ outcomes, and gauges of the backlog read when `/metrics` is scraped (README "Met
 Counters carry no tenant label. They are counted from the engine's events (`engine.event`
 jobs, see `event_handlers`), which exist only for committed operations and run once each: a
 rolled-back operation counts nothing, and the decision's hot path does no work for metrics.
+Runs started and cancelled have no event: the unit of work counts them when its operation
+commits (`count_runs`, in the process that ran the operation).
 So they move in the process that polls the jobs (the relay, `run_jobs`, a test's
 `jobs.run_due`); with several processes, `PROMETHEUS_MULTIPROC_DIR` sums them (README).
 Celery's signals are connected by `workflows.tasks` (imported where Celery runs).
@@ -21,6 +23,8 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
+RUNS_STARTED = Counter("workflows_runs_started_total", "Workflow runs started")
+RUNS_CANCELLED = Counter("workflows_runs_cancelled_total", "Workflow runs cancelled")
 RUNS_FINISHED = Counter(
     "workflows_runs_finished_total",
     "Workflow runs finished, by final status (completed, rejected, failed)",
@@ -56,6 +60,15 @@ def count_event(name: str, status: str) -> None:
         RUNS_FINISHED.labels(name.removeprefix("run.")).inc()
     elif name.startswith("transfer."):
         SUBJECTS_DECIDED.labels(name).inc()
+
+
+def count_runs(moved: dict[str, int]) -> None:
+    """Runs started (from `not_started`) and cancelled, by status moved to, counted by the
+    engine's unit of work when its operation commits (these moves write no event)."""
+    if moved.get("running"):
+        RUNS_STARTED.inc(moved["running"])
+    if moved.get("cancelled"):
+        RUNS_CANCELLED.inc(moved["cancelled"])
 
 
 def count_celery_task(sender: Any, outcome: str) -> None:

@@ -26,14 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
+from workflows import metrics
 from workflows.engine import events, sql, statuses
 from workflows.engine.rows import update
 from workflows.engine.sql import Rows, Statement, batch
 from workflows.engine.store import transitions_statement
+from workflows.models import RunStatus
 
 # (object_type, object_id, from_status, to_status, comment)
 Transition = tuple[str, int, str, str, str]
@@ -58,6 +61,7 @@ class UnitOfWork:
         # Events whose jobs are not written yet, one per job key (as a tuple: cheaper than
         # `Event.key`) and operation.
         self._events: dict[tuple[str, str, int, bool], events.Event] = {}
+        self._runs_moved: dict[str, int] = {}  # to_status -> runs (see `_count_run`)
 
     def record(
         self,
@@ -82,6 +86,17 @@ class UnitOfWork:
         event = events.from_move(object_type, object_id, from_status, to_status)
         if event is not None:
             self._event(event)
+        elif object_type == "run" and (
+            to_status == RunStatus.CANCELLED or from_status == RunStatus.NOT_STARTED
+        ):
+            self._count_run(to_status)  # started or cancelled: counted, no event
+
+    def _count_run(self, to_status: str) -> None:
+        """Runs started and cancelled are counters only (README "Metrics"), moved once the
+        operation commits: one callback per operation, none if it rolls back."""
+        if not self._runs_moved:
+            transaction.on_commit(partial(metrics.count_runs, self._runs_moved))
+        self._runs_moved[to_status] = self._runs_moved.get(to_status, 0) + 1
 
     def opened(self, task: Any) -> None:
         """`task` (not inserted yet) opens with the operation's next statement."""

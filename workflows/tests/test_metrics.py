@@ -242,3 +242,36 @@ def test_the_dashboard_only_charts_metrics_that_exist(client, settings):
     exported |= {name + "_total" for name in exported}
     assert len(charted) > 10
     assert charted <= exported, charted - exported
+
+
+RUNS = {
+    "started": ("workflows_runs_started_total", {}),
+    "cancelled": ("workflows_runs_cancelled_total", {}),
+}
+
+
+def test_runs_started_and_cancelled_count_when_their_operation_commits(
+    chain, django_capture_on_commit_callbacks
+):
+    """No event for these moves: the unit of work counts them on commit, in the process that
+    ran the operation; a rolled-back operation counts nothing."""
+    from approvals.services.transfers import transfer_cancel
+
+    def runs() -> dict[str, float]:
+        return {k: REGISTRY.get_sample_value(n, labels) or 0.0 for k, (n, labels) in RUNS.items()}
+
+    before = runs()
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = create(chain, "M-RS")
+    assert runs() == {"started": before["started"] + 1, "cancelled": before["cancelled"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        decide(chain, transfer)  # the first run completes, the second starts
+    assert runs()["started"] == before["started"] + 2
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            transfer_cancel(tenant=chain.tenant, transfer_id=transfer.pk, actor=chain.submitter)
+            raise RuntimeError("rolled back")
+    assert runs()["cancelled"] == before["cancelled"]
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer_cancel(tenant=chain.tenant, transfer_id=transfer.pk, actor=chain.submitter)
+    assert runs() == {"started": before["started"] + 2, "cancelled": before["cancelled"] + 1}
