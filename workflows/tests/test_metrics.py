@@ -267,10 +267,13 @@ def test_runs_started_and_cancelled_count_when_their_operation_commits(
     with django_capture_on_commit_callbacks(execute=True):
         decide(chain, transfer)  # the first run completes, the second starts
     assert runs()["started"] == before["started"] + 2
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+    def cancel_then_roll_back() -> None:
         with transaction.atomic():
             transfer_cancel(tenant=chain.tenant, transfer_id=transfer.pk, actor=chain.submitter)
             raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        cancel_then_roll_back()
     assert runs()["cancelled"] == before["cancelled"]
     with django_capture_on_commit_callbacks(execute=True):
         transfer_cancel(tenant=chain.tenant, transfer_id=transfer.pk, actor=chain.submitter)
