@@ -12,6 +12,9 @@ tables `(tenant_id, x_id) REFERENCES parent (tenant_id, id)`, made by the migrat
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
@@ -210,3 +213,14 @@ def test_a_row_cannot_point_at_another_tenants_row():
     assert not Step.objects.filter(workflow_id=theirs.pk).exists()
     StepFactory(workflow=mine)  # the same tenant's workflow: committed
     assert Step.objects.filter(tenant=mine.tenant, workflow=mine).count() == 1
+
+
+def test_the_readme_distributes_every_tenant_table_after_the_tables_it_references():
+    """README "Scaling out" lists the create_distributed_table calls: all the tables, each
+    after its foreign keys' targets (Citus refuses a key to a table not yet distributed)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    order = re.findall(r"create_distributed_table\('(\w+)'", readme)
+    assert sorted(order) == sorted(distributed_tables() - PK_WITHOUT_TENANT)
+    for table, kind, _, _, target, _ in rows(KEYS_SQL):
+        if kind == "f" and table in order and target in order:
+            assert order.index(target) < order.index(table), (table, target)
