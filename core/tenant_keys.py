@@ -17,6 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import migrations
+from django.db.models import Model
+
+# Reference tables under Citus (copied to every node), keyed by id alone: read before a tenant
+# is known (login by email; platform staff have no tenant), small, written rarely.
+REFERENCE_TABLES = {"accounts_user", "tenants_tenant"}
 
 
 class PostgreSQLOnly(migrations.RunSQL):
@@ -64,3 +69,29 @@ def foreign_key(table: str, column: str, target: str) -> PostgreSQLOnly:
         f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"',
         elidable=False,
     )
+
+
+def is_distributed(model: type[Model]) -> bool:
+    return model._meta.db_table not in REFERENCE_TABLES and any(
+        field.column == "tenant_id" for field in model._meta.concrete_fields
+    )
+
+
+def group_by_whole_rows() -> None:
+    """Django groups an annotated query (`annotate(n=Count(...))`) by the model's id alone where
+    the database lets the other columns follow the primary key (PostgreSQL). A tenant model's
+    primary key is (tenant_id, id) there, so PostgreSQL refuses that GROUP BY: for those
+    models, Django groups by every selected column instead (core.apps, at start-up)."""
+    try:
+        from django.db.backends.postgresql.features import DatabaseFeatures
+    except ImportError:  # no psycopg: SQLite only
+        return
+    original = DatabaseFeatures.allows_group_by_selected_pks_on_model
+    if getattr(original, "tenant_keys", False):
+        return
+
+    def allows(self: Any, model: type[Model]) -> bool:
+        return original(self, model) and not is_distributed(model)
+
+    allows.tenant_keys = True  # type: ignore[attr-defined]
+    DatabaseFeatures.allows_group_by_selected_pks_on_model = allows  # type: ignore[method-assign]

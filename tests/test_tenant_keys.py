@@ -18,16 +18,20 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count
 
-from core.tenant_keys import foreign_key_name
-from tests.factories import StepFactory, TenantFactory, WorkflowFactory
+from approvals.models import SecurityGroup
+from core.tenant_keys import REFERENCE_TABLES, foreign_key_name
+from tests.factories import (
+    SecurityGroupFactory,
+    SecurityGroupMemberFactory,
+    StepFactory,
+    TenantFactory,
+    WorkflowFactory,
+)
 from workflows.models import Step
 
 pytestmark = pytest.mark.django_db
-
-# Reference tables under Citus: read before a tenant is known (login by email, which is unique
-# across tenants; platform staff have no tenant), small, written rarely.
-REFERENCE_TABLES = {"accounts_user", "tenants_tenant"}
 
 # Distributed tables whose primary key lacks tenant_id: the audit trail, whose table is being
 # reworked on its own (its key is (id, created_at), a partitioned table's).
@@ -224,3 +228,14 @@ def test_the_readme_distributes_every_tenant_table_after_the_tables_it_reference
     for table, kind, _, _, target, _ in rows(KEYS_SQL):
         if kind == "f" and table in order and target in order:
             assert order.index(target) < order.index(table), (table, target)
+
+
+def test_an_aggregate_over_a_tenant_model_groups_by_the_whole_row():
+    """Django would group by id alone, which PostgreSQL accepts only for a primary key: a
+    tenant model's is (tenant_id, id), so core.tenant_keys.group_by_whole_rows makes Django
+    group by every selected column (the security group list's member count)."""
+    group = SecurityGroupFactory()
+    SecurityGroupMemberFactory.create_batch(2, security_group=group)
+    counted = SecurityGroup.objects.filter(pk=group.pk).annotate(n=Count("memberships"))
+    assert [(g.name, g.n) for g in counted] == [(group.name, 2)]
+    assert '"approvals_securitygroup"."tenant_id"' in str(counted.query).split("GROUP BY")[1]
