@@ -32,9 +32,6 @@ class SecurityGroup(TenantScopedModel):
                 fields=["tenant", "name"], name="security_group_name_unique_per_tenant"
             ),
         ]
-        indexes = [
-            models.Index(fields=["tenant", "id"], name="secgroup_tenant_id_idx"),
-        ]
 
     def __str__(self) -> str:
         return self.name
@@ -44,7 +41,7 @@ class SecurityGroupMember(TenantScopedModel):
     """Membership row. Carries `tenant_id` itself so it can be scoped without a join."""
 
     security_group = models.ForeignKey(
-        SecurityGroup, on_delete=models.CASCADE, related_name="memberships"
+        SecurityGroup, on_delete=models.CASCADE, related_name="memberships", db_constraint=False
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,10 +68,13 @@ class WorkflowAssignment(TenantScopedModel):
     """A workflow template assigned to a security group; `execution_order` 1 runs first."""
 
     security_group = models.ForeignKey(
-        SecurityGroup, on_delete=models.CASCADE, related_name="assignments"
+        SecurityGroup, on_delete=models.CASCADE, related_name="assignments", db_constraint=False
     )
     workflow_template = models.ForeignKey(
-        "workflows.Workflow", on_delete=models.CASCADE, related_name="assignments"
+        "workflows.Workflow",
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_constraint=False,
     )
     execution_order = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
@@ -121,7 +121,11 @@ class Transfer(TenantScopedModel):
     """A finance transfer awaiting approval: creating it starts its group's chain of workflows."""
 
     security_group = models.ForeignKey(  # indexed by transfer_tenant_group_idx
-        SecurityGroup, on_delete=models.PROTECT, related_name="transfers", db_index=False
+        SecurityGroup,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+        db_index=False,
+        db_constraint=False,
     )
     transfer_type = models.CharField(max_length=32)
     reference = models.CharField(max_length=64)

@@ -52,7 +52,11 @@ class TenantQuerySet(models.QuerySet):
 
 
 class TenantOwnedModel(models.Model):
-    """A row owned by one tenant. `tenant_id` lives on the row itself, never only via a join."""
+    """A row owned by one tenant. `tenant_id` lives on the row itself, never only via a join.
+
+    On PostgreSQL its primary key is (tenant_id, id), and a ForeignKey to another tenant model
+    takes db_constraint=False plus `core.tenant_keys.foreign_key` in its migration (CONTRIBUTING).
+    """
 
     # No single-column index: every tenant table has composite indexes that lead with
     # tenant_id, and a bare tenant index only tempts the planner into scanning a whole tenant.

@@ -1,69 +1,56 @@
 """Keys of the tenant tables, read from the migrated catalogue: what distributing by tenant
-(Citus) needs, what holds today, and the exceptions, listed one by one (README "Scaling out").
+(Citus) needs, and that it holds (README "Scaling out").
 
 Citus distributes a table by a column (`tenant_id` here) and needs it in every PRIMARY KEY and
 UNIQUE constraint, and in both sides of a foreign key between two distributed tables; a
-foreign key to a reference table (copied to every node) needs nothing. Unique keys already
-lead with `tenant_id` (a house rule). Primary keys are `id` alone, because Django models
-need a single-column primary key that other models' ForeignKeys can reference (5.2's
-CompositePrimaryKey cannot be the target of a ForeignKey), so foreign keys between tenant
-tables are on `id` alone too. Those are the allow-lists below; `test_the_citus_shape...`
-applies the change they need, on PostgreSQL, and rolls it back.
+foreign key to a reference table (copied to every node) needs nothing. Unique keys lead with
+`tenant_id` (a house rule); primary keys are `(tenant_id, id)` and foreign keys between tenant
+tables `(tenant_id, x_id) REFERENCES parent (tenant_id, id)`, made by the migrations with
+`core.tenant_keys` (Django's model state keeps `id` as the primary key and says
+`db_constraint=False` on those ForeignKeys). The one exception left is listed below.
 """
 
 from __future__ import annotations
 
-import pytest
-from django.db import DatabaseError, connection, transaction
+import re
+from pathlib import Path
 
-from core.rls import platform_role
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count
+
+from approvals.models import SecurityGroup
+from core.tenant_keys import REFERENCE_TABLES, foreign_key_name
+from tests.factories import (
+    SecurityGroupFactory,
+    SecurityGroupMemberFactory,
+    StepFactory,
+    TenantFactory,
+    WorkflowFactory,
+)
+from workflows.models import Step
 
 pytestmark = pytest.mark.django_db
 
-# Reference tables under Citus: read before a tenant is known (login by email, which is unique
-# across tenants; platform staff have no tenant), small, written rarely.
-REFERENCE_TABLES = {"accounts_user", "tenants_tenant"}
+# Distributed tables whose primary key lacks tenant_id: the audit trail, whose table is being
+# reworked on its own (its key is (id, created_at), a partitioned table's).
+PK_WITHOUT_TENANT = {"core_auditevent"}
 
-# Distributed tables whose primary key is `id` alone (every one of them, today).
-PK_WITHOUT_TENANT = {
-    "accounts_delegation",
-    "accounts_notificationpreference",
-    "approvals_securitygroup",
-    "approvals_securitygroupmember",
-    "approvals_transfer",
-    "approvals_workflowassignment",
-    "cases_case",
+# Foreign keys between two distributed tables without tenant_id: none.
+FK_WITHOUT_TENANT: set[tuple[str, str, str]] = set()
+
+# Tables without a plain index on id: every query of theirs names the tenant (the engine's
+# statements, the selectors), so the primary key (tenant_id, id) serves them. Every other table
+# keeps one: Django's save() and filter(pk=...), the platform role's and the job poller's
+# statements and joins on id look rows up by id alone, and the row-level security policy's
+# tenant test (OR'ed with the platform role's) is no index condition.
+WITHOUT_ID_INDEX = {
     "core_auditevent",
-    "core_idempotencyrecord",
-    "workflows_businesscalendar",
-    "workflows_humantask",
-    "workflows_job",
     "workflows_notificationsent",
-    "workflows_outboxevent",
     "workflows_statetransition",
-    "workflows_step",
-    "workflows_steprun",
     "workflows_taskballot",
     "workflows_webhookdelivery",
-    "workflows_webhooksubscription",
-    "workflows_workflow",
-    "workflows_workflowrun",
-}
-
-# Foreign keys between two distributed tables on `id` alone: (table, column, referenced table).
-FK_WITHOUT_TENANT = {
-    ("approvals_securitygroupmember", "security_group_id", "approvals_securitygroup"),
-    ("approvals_transfer", "security_group_id", "approvals_securitygroup"),
-    ("approvals_workflowassignment", "security_group_id", "approvals_securitygroup"),
-    ("approvals_workflowassignment", "workflow_template_id", "workflows_workflow"),
-    ("workflows_humantask", "run_id", "workflows_workflowrun"),
-    ("workflows_humantask", "step_run_id", "workflows_steprun"),
-    ("workflows_notificationsent", "task_id", "workflows_humantask"),
-    ("workflows_step", "workflow_id", "workflows_workflow"),
-    ("workflows_steprun", "run_id", "workflows_workflowrun"),
-    ("workflows_taskballot", "task_id", "workflows_humantask"),
-    ("workflows_webhookdelivery", "subscription_id", "workflows_webhooksubscription"),
-    ("workflows_workflowrun", "workflow_id", "workflows_workflow"),
 }
 
 
@@ -148,47 +135,107 @@ def test_primary_and_foreign_keys_without_tenant_id_are_exactly_the_listed_ones(
     assert fks == FK_WITHOUT_TENANT
 
 
-def citus_key_sql() -> list[str]:
-    """The keys Citus needs, as DDL for the owner: (tenant_id, id) primary keys, and foreign
-    keys between distributed tables that carry tenant_id. README "Scaling out" shows it."""
-    fks = {
-        (table, columns[-1], target): name
-        for table, kind, name, columns, target, _ in rows(KEYS_SQL)
+def tenant_model_foreign_keys() -> list[models.ForeignKey]:
+    """Django's ForeignKeys from one distributed table to another."""
+    tables = distributed_tables()
+    return [
+        field
+        for model in apps.get_models()
+        if model._meta.db_table in tables
+        for field in model._meta.local_fields
+        if isinstance(field, models.ForeignKey) and field.related_model._meta.db_table in tables
+    ]
+
+
+def test_every_key_of_a_tenant_table_carries_tenant_id():
+    """What Citus needs, on the migrated database, with no exception but the audit trail."""
+    unique, pks, fks = key_exceptions()
+    assert (unique, pks - PK_WITHOUT_TENANT, fks) == ([], set(), set())
+    primary = {table: columns for table, kind, _, columns, *_ in rows(KEYS_SQL) if kind == "p"}
+    for table in distributed_tables() - PK_WITHOUT_TENANT:
+        # (id, created_at): a partitioned history's key holds its partition column.
+        assert primary[table] in (["tenant_id", "id"], ["tenant_id", "id", "created_at"]), table
+
+
+def test_each_foreign_key_between_tenant_models_is_a_composite_key_checked_at_commit():
+    """A ForeignKey between tenant models says db_constraint=False (Django's own key would be on
+    id alone, which fails above) and its migration adds the composite key (CONTRIBUTING): one
+    forgotten leaves the rows unchecked, and fails here."""
+    fields = tenant_model_foreign_keys()
+    assert len(fields) == 12
+    found = {
+        name: (table, columns, target, target_columns)
+        for table, kind, name, columns, target, target_columns in rows(KEYS_SQL)
         if kind == "f"
     }
-    pk_names = {table: name for table, kind, name, *_ in rows(KEYS_SQL) if kind == "p"}
-    # A partitioned table's key keeps its partition column (the histories: id, created_at).
-    pk_columns = {table: cols for table, kind, _, cols, *_ in rows(KEYS_SQL) if kind == "p"}
-    statements = [
-        f'ALTER TABLE "{key[0]}" DROP CONSTRAINT "{fks[key]}"' for key in sorted(FK_WITHOUT_TENANT)
-    ]
-    statements += [
-        f'ALTER TABLE "{table}" DROP CONSTRAINT "{pk_names[table]}",'
-        f" ADD PRIMARY KEY (tenant_id, {', '.join(pk_columns[table])})"
-        for table in sorted(PK_WITHOUT_TENANT)
-    ]
-    statements += [
-        f'ALTER TABLE "{table}" ADD FOREIGN KEY (tenant_id, "{column}")'
-        f' REFERENCES "{target}" (tenant_id, id) DEFERRABLE INITIALLY DEFERRED'
-        for table, column, target in sorted(FK_WITHOUT_TENANT)
-    ]
-    return statements
+    deferred = {
+        name
+        for (name,) in rows(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable"
+            " AND condeferred AND connamespace = current_schema()::regnamespace"
+        )
+    }
+    for field in fields:
+        table, target = field.model._meta.db_table, field.related_model._meta.db_table
+        assert field.db_constraint is False, f"{table}.{field.column}: db_constraint=False"
+        name = foreign_key_name(table, field.column)
+        assert found.get(name) == (
+            table,
+            ["tenant_id", field.column],
+            target,
+            ["tenant_id", "id"],
+        ), name
+        assert name in deferred, name
 
 
-def test_the_citus_shape_applies_on_postgresql_and_leaves_no_exception():
-    """The README's DDL, as the owner, inside the test's transaction (rolled back after): every
-    key then has tenant_id. It also shows why it is not a migration here: a Django ForeignKey
-    to a tenant model is `REFERENCES table (id)`, which then has no unique key to point at."""
-    with connection.cursor() as cursor:
-        cursor.execute("RESET ROLE")  # DDL needs the owner; test code is the platform role
-        try:
-            for statement in citus_key_sql():
-                cursor.execute(statement)
-            assert key_exceptions() == ([], set(), set())
-            with pytest.raises(DatabaseError, match="no unique constraint"), transaction.atomic():
-                cursor.execute(
-                    'ALTER TABLE "workflows_step" ADD FOREIGN KEY ("workflow_id")'
-                    ' REFERENCES "workflows_workflow" (id)'
-                )
-        finally:
-            cursor.execute(f'SET ROLE "{platform_role()}"')
+def test_lookups_by_id_alone_keep_a_plain_index_on_id():
+    indexed = {
+        table
+        for (table,) in rows(
+            "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND NOT x.indisunique"
+            " AND x.indnkeyatts = 1 AND x.indpred IS NULL"
+            " AND (SELECT attname FROM pg_attribute WHERE attrelid = c.oid"
+            "      AND attnum = x.indkey[0]) = 'id'"
+        )
+    }
+    assert distributed_tables() - indexed == WITHOUT_ID_INDEX
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_cannot_point_at_another_tenants_row():
+    """The composite key's own guarantee, beyond what Citus needs: a step of tenant A naming
+    tenant B's workflow is refused at commit (Django's key on id alone accepted it; the check
+    does not go through row-level security, so a guessed id was enough). Test code is the
+    platform role, which may write any tenant's rows: the key alone stops it."""
+    mine, theirs = WorkflowFactory(), WorkflowFactory(tenant=TenantFactory())
+    refused = pytest.raises(IntegrityError, match="workflows_step_workflow_id_fk")
+    with refused, transaction.atomic():  # checked at commit: the key is deferred
+        Step.objects.create(
+            tenant=mine.tenant, workflow_id=theirs.pk, name="x", order=1, action="noop"
+        )
+    assert not Step.objects.filter(workflow_id=theirs.pk).exists()
+    StepFactory(workflow=mine)  # the same tenant's workflow: committed
+    assert Step.objects.filter(tenant=mine.tenant, workflow=mine).count() == 1
+
+
+def test_the_readme_distributes_every_tenant_table_after_the_tables_it_references():
+    """README "Scaling out" lists the create_distributed_table calls: all the tables, each
+    after its foreign keys' targets (Citus refuses a key to a table not yet distributed)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    order = re.findall(r"create_distributed_table\('(\w+)'", readme)
+    assert sorted(order) == sorted(distributed_tables() - PK_WITHOUT_TENANT)
+    for table, kind, _, _, target, _ in rows(KEYS_SQL):
+        if kind == "f" and table in order and target in order:
+            assert order.index(target) < order.index(table), (table, target)
+
+
+def test_an_aggregate_over_a_tenant_model_groups_by_the_whole_row():
+    """Django would group by id alone, which PostgreSQL accepts only for a primary key: a
+    tenant model's is (tenant_id, id), so core.tenant_keys.group_by_whole_rows makes Django
+    group by every selected column (the security group list's member count)."""
+    group = SecurityGroupFactory()
+    SecurityGroupMemberFactory.create_batch(2, security_group=group)
+    counted = SecurityGroup.objects.filter(pk=group.pk).annotate(n=Count("memberships"))
+    assert [(g.name, g.n) for g in counted] == [(group.name, 2)]
+    assert '"approvals_securitygroup"."tenant_id"' in str(counted.query).split("GROUP BY")[1]

@@ -210,8 +210,8 @@ def _lock_task_sql(by_id: bool) -> str:
         f"{_previous_decider()}, b.id, b.decision IS NULL, b.user_id "
     )
     joins = (
-        f"JOIN {steps} s ON s.id = t.step_run_id "
-        f"JOIN {runs} r ON r.id = t.run_id "
+        f"JOIN {steps} s ON s.tenant_id = t.tenant_id AND s.id = t.step_run_id "
+        f"JOIN {runs} r ON r.tenant_id = t.tenant_id AND r.id = t.run_id "
         f"LEFT JOIN {steps} ns ON ns.tenant_id = s.tenant_id AND ns.run_id = s.run_id "
         "AND ns.position = s.position + 1 "
         f"LEFT JOIN {runs} nr ON nr.tenant_id = r.tenant_id AND nr.subject_type = r.subject_type "
@@ -224,7 +224,8 @@ def _lock_task_sql(by_id: bool) -> str:
         return (
             f"WITH v AS ({_VOTER.replace(' AS TIMESTAMPTZ', ' AS TEXT')}) "
             f"{select}FROM {qn(HumanTask._meta.db_table)} t CROSS JOIN v {joins}"
-            f"LEFT JOIN {ballots} b ON b.id = (SELECT c.id {_ballot_sql()} {_BALLOT_ORDER}) "
+            f"LEFT JOIN {ballots} b ON b.tenant_id = t.tenant_id "
+            f"AND b.id = (SELECT c.id {_ballot_sql()} {_BALLOT_ORDER}) "
             f"WHERE t.tenant_id = %s AND {where} ORDER BY t.id LIMIT 1"
         )
     # The task first (the CTE), then the voter's ballot (the lateral subquery runs for the

@@ -25,7 +25,6 @@ class Workflow(TenantScopedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "id"], name="workflow_tenant_id_idx"),
             models.Index(fields=["tenant", "transfer_type"], name="workflow_tenant_type_idx"),
         ]
 
@@ -36,7 +35,9 @@ class Workflow(TenantScopedModel):
 class Step(TenantScopedModel):
     """One step of a workflow; `order` is unique within the workflow, 0 runs first."""
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="steps")
+    workflow = models.ForeignKey(
+        Workflow, on_delete=models.CASCADE, related_name="steps", db_constraint=False
+    )
     name = models.CharField(max_length=200)
     order = models.PositiveIntegerField()
     action = models.CharField(max_length=64)

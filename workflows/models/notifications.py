@@ -11,7 +11,9 @@ from workflows.models.runs import HumanTask
 
 
 class NotificationSent(TenantOwnedModel):
-    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+", db_index=False)
+    task = models.ForeignKey(
+        HumanTask, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
     )

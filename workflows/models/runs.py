@@ -52,7 +52,11 @@ class WorkflowRun(TenantOwnedModel):
     """One execution of a workflow on a subject (a transfer, a case); `sequence` orders a chain."""
 
     workflow = models.ForeignKey(
-        "workflows.Workflow", null=True, on_delete=models.SET_NULL, related_name="runs"
+        "workflows.Workflow",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        db_constraint=False,
     )
     workflow_name = models.CharField(max_length=200)
     workflow_code = models.CharField(max_length=64, null=True, blank=True)
@@ -87,7 +91,11 @@ class StepRun(TenantOwnedModel):
     # Indexed by steprun_position_unique_per_run (tenant, run, position); runs are never
     # deleted but with their tenant, so no index of the run id alone.
     run = models.ForeignKey(
-        WorkflowRun, on_delete=models.CASCADE, related_name="step_runs", db_index=False
+        WorkflowRun,
+        on_delete=models.CASCADE,
+        related_name="step_runs",
+        db_index=False,
+        db_constraint=False,
     )
     position = models.PositiveIntegerField()  # 0-based, contiguous: next step is position + 1
     order = models.PositiveIntegerField()
@@ -126,10 +134,14 @@ class HumanTask(TenantOwnedModel):
     # Indexed by task_unique_per_step_run (tenant, step_run); a run's tasks are found by its
     # subject (task_tenant_subj_idx). Fewer indexes: a decision rewrites every one of them.
     step_run = models.ForeignKey(
-        StepRun, on_delete=models.CASCADE, related_name="tasks", db_index=False
+        StepRun, on_delete=models.CASCADE, related_name="tasks", db_index=False, db_constraint=False
     )
     run = models.ForeignKey(
-        WorkflowRun, on_delete=models.CASCADE, related_name="tasks", db_index=False
+        WorkflowRun,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        db_index=False,
+        db_constraint=False,
     )
     subject_type = models.CharField(max_length=32)
     subject_id = models.BigIntegerField()
@@ -196,7 +208,11 @@ class TaskBallot(TenantOwnedModel):
 
     # Indexed by ballot_unique_per_user (tenant, task, user).
     task = models.ForeignKey(
-        HumanTask, on_delete=models.CASCADE, related_name="ballots", db_index=False
+        HumanTask,
+        on_delete=models.CASCADE,
+        related_name="ballots",
+        db_index=False,
+        db_constraint=False,
     )
     # Indexed by ballot_open_idx (tenant, user, task) for what awaits someone.
     user = models.ForeignKey(

@@ -46,7 +46,11 @@ class WebhookDelivery(TenantOwnedModel):
     twice with one key is delivered once)."""
 
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     key = models.CharField(max_length=200)

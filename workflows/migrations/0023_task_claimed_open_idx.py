@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("tenants", "0001_initial"),
-        ("workflows", "0021_partition_transition_log"),
+        ("workflows", "0022_tenant_keys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
