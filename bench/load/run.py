@@ -26,9 +26,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -229,9 +231,68 @@ def sign_in(base: str, email: str) -> str:
 # --- locust ----------------------------------------------------------------------------------
 
 
-def run_locust(base: str, target: str, identities: dict, users: int, seconds: int) -> dict:
-    """`seconds` measured, after a warm-up (each web worker's first requests) left out."""
+# --- where the CPU goes -------------------------------------------------------------------------
+
+ROLES = (("web", "gunicorn"), ("relay", "relay_outbox"), ("worker", "celery"))
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """pid -> (parent pid, CPU seconds so far, command line), from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / ticks,
+            cmdline,
+        )
+    return found
+
+
+def cpu_by_role(up_pid: int | None, url: str) -> dict[str, float] | None:
+    """CPU seconds so far of `make up`'s processes by role and of the load database's
+    PostgreSQL backends; None where /proc is not there."""
+    if not Path("/proc/self/stat").exists() or up_pid is None:
+        return None
+    import psycopg
+
+    processes = _processes()
+    mine, frontier = set(), {up_pid}
+    while frontier:  # make up's descendants
+        mine |= frontier
+        frontier = {pid for pid, (ppid, _, _) in processes.items() if ppid in frontier} - mine
+    totals = dict.fromkeys([role for role, _ in ROLES] + ["database"], 0.0)
+    for pid in mine:
+        for role, marker in ROLES:
+            if marker in processes[pid][2]:
+                totals[role] += processes[pid][1]
+                break
+    with psycopg.connect(url) as conn:
+        backends = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    totals["database"] = sum(processes[pid][1] for (pid,) in backends if pid in processes)
+    return totals
+
+
+def run_locust(
+    base: str, target: str, identities: dict, users: int, seconds: int, cpu: Any = None
+) -> dict:
+    """`seconds` measured, after a warm-up (each web worker's first requests) left out;
+    `cpu()` (cpu_by_role) is read when the measured seconds start and when they end."""
     warmup = max(2, min(10, seconds // 5))
+    cpu_at_start: dict[str, Any] = {}
+    timer = threading.Timer(warmup, lambda: cpu_at_start.update(figures=cpu and cpu()))
+    timer.start()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         env = {
@@ -270,9 +331,14 @@ def run_locust(base: str, target: str, identities: dict, users: int, seconds: in
             timeout=seconds + 120,
             check=False,
         )
+        timer.cancel()
         if not out.exists():
             sys.exit(f"locust wrote no result ({done.returncode}):\n{done.stderr[-3000:]}")
-        return json.loads(out.read_text())
+        result = json.loads(out.read_text())
+        start, end = cpu_at_start.get("figures"), cpu and cpu()
+        if start and end:
+            result["cpu"] = {role: end[role] - start[role] for role in end}
+        return result
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -305,6 +371,11 @@ def summarize(result: dict) -> dict:
         "errors": {
             k: v for k, v in statuses.items() if int(k) >= 400 and int(k) != 409 or int(k) == 0
         },
+        "cpu_ms_per_decision": (
+            {role: 1000 * spent / counts["decisions"] for role, spent in result["cpu"].items()}
+            if result.get("cpu") and counts["decisions"]
+            else None
+        ),
     }
 
 
@@ -403,6 +474,18 @@ def print_table(engine: dict, ceiling: dict | None) -> None:
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(side["errors"].items())) or "none"
         say(f"{side_name} responses by status: {side['statuses']}")
         say(f"{side_name} errors (not 409): {errors}; 5xx responses: {fives} (target 0)")
+    if engine.get("cpu_ms_per_decision"):
+        say("")
+        say("CPU ms per decision (make up's processes and the database's backends, measured s):")
+        for role in [*engine["cpu_ms_per_decision"], "total"]:
+            cells = []
+            for _, side in sides:
+                spent = side and side.get("cpu_ms_per_decision")
+                if not spent:
+                    cells.append("n/a")
+                else:
+                    cells.append(f"{sum(spent.values()) if role == 'total' else spent[role]:.1f}")
+            say(f"{'  ' + role:40}" + "".join(f"{c:>12}" for c in cells))
     if ceiling is not None and ceiling["decisions_per_s"]:
         ratio = engine["decisions_per_s"] / ceiling["decisions_per_s"]
         say(f"decisions/ceiling: {ratio:.2f} (target >= 0.5)")
@@ -460,10 +543,16 @@ def main() -> int:
             f"load: {args.users} users x {args.seconds} s per target, {args.approvers} approvers "
             f"racing, 3-workflow FAR chain; {cores} cores (server, database and locust share them)"
         )
-        engine = summarize(run_locust(base, "engine", identities, args.users, args.seconds))
+
+        def cpu() -> dict[str, float] | None:
+            return cpu_by_role(up.pid if up is not None else None, url)
+
+        engine = summarize(run_locust(base, "engine", identities, args.users, args.seconds, cpu))
         ceiling = None
         if ceiling_mounted:
-            ceiling = summarize(run_locust(base, "ceiling", identities, args.users, args.seconds))
+            ceiling = summarize(
+                run_locust(base, "ceiling", identities, args.users, args.seconds, cpu)
+            )
         else:
             say("load: no ceiling (the server was not started with WORKFLOWS_BENCH_CEILING=1)")
         print_table(engine, ceiling)
