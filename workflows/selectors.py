@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -155,9 +156,11 @@ class TaskInbox:
         ).exclude(claimed_by=self.user)
         return ballots.filter(~Exists(claimed_by_others))
 
+    @cached_property
     def _open_work(self) -> list[QuerySet[Any]]:
         # Their ballots; those of the people they stand in for now (out-of-office delegation:
         # a separate walk, so that theirs stays an index walk in task order); form tasks.
+        # Built once: the paginator's count and page use the same (and one delegation read).
         delegators = stood_in_for(self.tenant_id, self.user.pk)
         return [
             self._ballots(Q(user=self.user)).values_list("task_id", flat=True),
@@ -178,7 +181,7 @@ class TaskInbox:
         )
 
     def count(self) -> int:
-        parts = [part.order_by().query.sql_with_params() for part in self._open_work()]
+        parts = [part.order_by().query.sql_with_params() for part in self._open_work]
         # The connection the ORM reads from (the replica for a replica-served inbox).
         with read_connection(HumanTask).cursor() as cursor:
             # Compiled ORM queries in one round trip; UNION: a task reached two ways (their
@@ -191,7 +194,7 @@ class TaskInbox:
         start, stop = page.start or 0, page.stop
         if stop is None or stop <= start:
             return []
-        own, delegated, forms = self._open_work()
+        own, delegated, forms = self._open_work
         if connection.features.supports_slicing_ordering_in_compound:
             # The newest `stop` of each, merged: index walks of at most `stop` entries.
             ids: Any = (

@@ -267,6 +267,7 @@ def test_runs_started_and_cancelled_count_when_their_operation_commits(
     with django_capture_on_commit_callbacks(execute=True):
         decide(chain, transfer)  # the first run completes, the second starts
     assert runs()["started"] == before["started"] + 2
+
     def cancel_then_roll_back() -> None:
         with transaction.atomic():
             transfer_cancel(tenant=chain.tenant, transfer_id=transfer.pk, actor=chain.submitter)
