@@ -33,7 +33,6 @@ PK_WITHOUT_TENANT = {
     "approvals_transfer",
     "approvals_workflowassignment",
     "cases_case",
-    "core_auditevent",
     "core_idempotencyrecord",
     "workflows_businesscalendar",
     "workflows_humantask",
