@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
 
 from core.rls import app_role, enable_sql, platform_role
+from core.tenancy import set_db_context
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +118,40 @@ def ensure_ahead_hourly() -> None:
         return
     _next_check = time.monotonic() + CHECK_EVERY_S
     try:
-        with transaction.atomic():  # a savepoint inside the caller's transaction: it survives
+        with transaction.atomic(), as_platform():  # a savepoint inside the caller's transaction
             ensure_ahead()
     except Exception:  # noqa: BLE001  (jobs must run even if this cannot)
         logger.warning("partitions: creating next month's failed", exc_info=True)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), as_platform():
             expire()
     except Exception:  # noqa: BLE001  (e.g. a lock not had within lock_timeout: next hour)
         logger.warning("audit retention failed", exc_info=True)
+
+
+CONTEXT = ("role", "app.tenant_id", "app.actor_id", "app.request_id")
+
+
+@contextmanager
+def as_platform() -> Iterator[None]:
+    """The platform role for the block (only it may call the two functions), then the caller's
+    role and context again: the poller runs in relay and worker processes, whose connections
+    start as the application role, sometimes inside a caller's transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join("current_setting(%s, true)" for _ in CONTEXT), CONTEXT)
+        saved = cursor.fetchone()
+    set_db_context(bypass=True)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in CONTEXT),
+                [x for pair in zip(CONTEXT, saved, strict=True) for x in (pair[0], pair[1] or "")],
+            )
 
 
 def partition_table(cursor, table: str, indexes: dict[str, str]) -> None:  # noqa: ANN001

@@ -163,3 +163,21 @@ def test_the_command_shows_and_sets_retention():
     assert out.getvalue().strip() == "north: forever"
     with pytest.raises(Exception, match="30 to 36500"):
         call_command("tenant_audit_retention", "north", "7")
+
+
+def test_the_hourly_step_works_from_a_connection_of_the_application_role(monkeypatch):
+    """The relay and workers call run_due on connections that start as the application role:
+    the hourly step takes the platform role for its own work only, then gives the caller's back."""
+    tenant = TenantFactory(audit_retention_days=30)
+    event = old_event(tenant.pk, 90)
+    as_app_role()
+    one("SELECT set_config('app.tenant_id', %s, true)", [str(tenant.pk)])
+    monkeypatch.setattr(partitions, "_next_check", 0.0)
+    partitions.ensure_ahead_hourly()
+    assert one("SELECT current_user, current_setting('app.tenant_id')") == (
+        app_role(),
+        str(tenant.pk),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    assert event not in ids(tenant.pk)
