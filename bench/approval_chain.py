@@ -12,6 +12,7 @@ ceiling, in the same run, on the same server, alternating with the engine (see `
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -84,14 +85,19 @@ def fixture():
         return _fixture()
 
 
+_requests = itertools.count(1)
+
+
 def in_tenant(tenant, actor, operation):  # noqa: ANN001, ANN201
-    """One request's transaction: the tenant and actor set as the API sets them."""
+    """One request's transaction: the tenant, actor and request id set as the API sets them
+    (a request id of 32 hex digits, the shape of the middleware's uuid4().hex, which every
+    audit event of the request carries)."""
     from django.db import transaction
 
     from core.tenancy import set_db_context
 
     with transaction.atomic():
-        set_db_context(tenant_id=tenant.pk, actor_id=actor.pk)
+        set_db_context(tenant_id=tenant.pk, actor_id=actor.pk, request_id=f"{next(_requests):032x}")
         return operation()
 
 

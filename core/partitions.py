@@ -13,13 +13,17 @@ the default partition is skipped with a warning (the rows would break the new bo
 # ruff: noqa: S608  (the SQL here is built from this module's table names and settings' roles)
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
 
 from core.rls import app_role, enable_sql, platform_role
+from core.tenancy import set_db_context
 
 logger = logging.getLogger(__name__)
 
@@ -106,17 +110,48 @@ def ensure_ahead(now: datetime | None = None) -> list[str]:
 
 
 def ensure_ahead_hourly() -> None:
-    """The poller's hook: at most once an hour per process; a failure is logged, not raised
-    (the default partition takes the rows meanwhile)."""
+    """The poller's hook, at most once an hour per process: the months ahead, then the audit
+    retention. A failure is logged, not raised (the default partition takes the rows
+    meanwhile; retention waits for the next hour)."""
     global _next_check  # noqa: PLW0603  (one clock per process)
     if time.monotonic() < _next_check:
         return
     _next_check = time.monotonic() + CHECK_EVERY_S
     try:
-        with transaction.atomic():  # a savepoint inside the caller's transaction: it survives
+        with transaction.atomic(), as_platform():  # a savepoint inside the caller's transaction
             ensure_ahead()
     except Exception:  # noqa: BLE001  (jobs must run even if this cannot)
         logger.warning("partitions: creating next month's failed", exc_info=True)
+    try:
+        with transaction.atomic(), as_platform():
+            expire()
+    except Exception:  # noqa: BLE001  (e.g. a lock not had within lock_timeout: next hour)
+        logger.warning("audit retention failed", exc_info=True)
+
+
+CONTEXT = ("role", "app.tenant_id", "app.actor_id", "app.request_id")
+
+
+@contextmanager
+def as_platform() -> Iterator[None]:
+    """The platform role for the block (only it may call the two functions), then the caller's
+    role and context again: the poller runs in relay and worker processes, whose connections
+    start as the application role, sometimes inside a caller's transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join("current_setting(%s, true)" for _ in CONTEXT), CONTEXT)
+        saved = cursor.fetchone()
+    set_db_context(bypass=True)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in CONTEXT),
+                [x for pair in zip(CONTEXT, saved, strict=True) for x in (pair[0], pair[1] or "")],
+            )
 
 
 def partition_table(cursor, table: str, indexes: dict[str, str]) -> None:  # noqa: ANN001
@@ -162,3 +197,121 @@ def partition_table(cursor, table: str, indexes: dict[str, str]) -> None:  # noq
     cursor.execute(f'DROP TABLE "{old}"')
     for sql in enable_sql(table):
         cursor.execute(sql)
+
+
+# Audit retention (README "Monthly partitions"). `core_audit_expire` takes no argument: what it
+# removes follows from the tenants' `audit_retention_days` (at least 30 days, a CHECK on the
+# column and again here) and the server's clock, so whoever may call it can make it remove only
+# what retention already says should go. Only the platform role (the poller) may call it; it
+# runs as the owner, the only role the append-only trigger lets delete, and only while the
+# transaction-local flag it sets around its own DELETE is on.
+AUDIT_RETENTION_FLOOR_DAYS = 30
+
+
+def retention_sql() -> str:
+    from core.audit import insert_sql
+
+    floor = AUDIT_RETENTION_FLOOR_DAYS
+    return f"""
+CREATE OR REPLACE FUNCTION core_audit_expire(OUT dropped text[], OUT deleted jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET lock_timeout = '5s' AS $$
+DECLARE
+  forever boolean;
+  longest integer;
+  part record;
+  tenant record;
+  n bigint;
+  outer_tenant text := current_setting('app.tenant_id', true);
+BEGIN
+  dropped := '{{}}';
+  deleted := '{{}}';
+  -- Whole months older than every tenant's retention go with their partition (none while any
+  -- tenant keeps its trail forever, or while there is no tenant at all).
+  SELECT bool_or(audit_retention_days IS NULL), max(audit_retention_days)
+    INTO forever, longest FROM tenants_tenant;
+  IF NOT forever THEN
+    FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'core_auditevent'::regclass
+          AND c.relname ~ '^core_auditevent_p[0-9]{{6}}$' ORDER BY c.relname LOOP
+      IF to_date(right(part.relname, 6), 'YYYYMM') + interval '1 month'
+         <= (now() AT TIME ZONE 'UTC') - make_interval(days => GREATEST(longest, {floor})) THEN
+        EXECUTE format('DROP TABLE %I', part.relname);
+        dropped := dropped || part.relname::text;
+      END IF;
+    END LOOP;
+  END IF;
+  -- Then each tenant's rows older than its own retention, with the append-only rule lifted
+  -- for that statement only (core.audit: the flag and the owner).
+  FOR tenant IN SELECT id, GREATEST(audit_retention_days, {floor}) AS days FROM tenants_tenant
+      WHERE audit_retention_days IS NOT NULL ORDER BY id LOOP
+    PERFORM set_config('app.tenant_id', tenant.id::text, true);  -- the forced tenant policy
+    PERFORM set_config('core.audit_expiring', 'on', true);
+    DELETE FROM core_auditevent
+     WHERE tenant_id = tenant.id AND created_at < now() - make_interval(days => tenant.days);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('core.audit_expiring', 'off', true);
+    IF n > 0 THEN deleted := deleted || jsonb_build_object(tenant.id::text, n); END IF;
+  END LOOP;
+  PERFORM set_config('app.tenant_id', COALESCE(outer_tenant, ''), true);
+END $$;
+
+DO $$ BEGIN
+  EXECUTE format('ALTER FUNCTION core_audit_expire() SET search_path = %I, pg_temp',
+                 current_schema());
+END $$;
+REVOKE ALL ON FUNCTION core_audit_expire() FROM PUBLIC;
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{platform_role()}') THEN
+    GRANT EXECUTE ON FUNCTION core_audit_expire() TO "{platform_role()}";
+  END IF;
+END $$;
+
+-- A tenant's retention, set or changed, is itself an event in that tenant's audit trail.
+CREATE OR REPLACE FUNCTION tenants_audit_retention() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  row_old json;
+  row_new json;
+  outer_tenant text := current_setting('app.tenant_id', true);
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF OLD.audit_retention_days IS NOT DISTINCT FROM NEW.audit_retention_days THEN
+      RETURN NULL;
+    END IF;
+    row_old := json_strip_nulls(json_build_object('audit_retention_days',
+                                                  OLD.audit_retention_days));
+  ELSIF NEW.audit_retention_days IS NULL THEN
+    RETURN NULL;
+  END IF;
+  row_new := json_strip_nulls(json_build_object('audit_retention_days', NEW.audit_retention_days));
+  PERFORM set_config('app.tenant_id', NEW.id::text, true);
+  {insert_sql("NEW.id", "NEW.id")};
+  PERFORM set_config('app.tenant_id', COALESCE(outer_tenant, ''), true);
+  RETURN NULL;
+END $$;
+
+INSERT INTO core_audittable (name) VALUES ('tenants_tenant') ON CONFLICT (name) DO NOTHING;
+DROP TRIGGER IF EXISTS audit_retention ON tenants_tenant;
+DO $$ BEGIN
+  EXECUTE format('CREATE TRIGGER audit_retention AFTER INSERT OR UPDATE OF audit_retention_days
+                  ON tenants_tenant FOR EACH ROW EXECUTE FUNCTION tenants_audit_retention(%s)',
+                 (SELECT code FROM core_audittable WHERE name = 'tenants_tenant'));
+END $$;
+"""
+
+
+def expire() -> tuple[list[str], dict[str, int]]:
+    """Apply the tenants' audit retention now (idempotent): the partitions dropped and the rows
+    deleted per tenant id. The caller runs as the platform role (the poller)."""
+    if connection.vendor != "postgresql":
+        return [], {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT dropped, deleted FROM core_audit_expire()")
+        dropped, deleted = cursor.fetchone()
+    deleted = json.loads(deleted) if isinstance(deleted, str) else deleted
+    if dropped or deleted:
+        logger.info(
+            "audit retention: partitions dropped %s; rows deleted by tenant %s",
+            ", ".join(dropped) or "none",
+            json.dumps(deleted),
+        )
+    return list(dropped), deleted

@@ -103,6 +103,9 @@ def role_sql(role: str, platform: str | None = None) -> list[str]:
             IF to_regclass('core_auditevent') IS NOT NULL THEN
               REVOKE UPDATE, DELETE, TRUNCATE ON core_auditevent FROM "{role}";
             END IF;
+            IF to_regclass('core_audittable') IS NOT NULL THEN  -- the codes events refer to
+              REVOKE UPDATE, DELETE, TRUNCATE ON core_audittable FROM "{role}";
+            END IF;
             -- Partitions (core.partitions) are reached through their parents only.
             FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                 JOIN pg_class p ON p.oid = i.inhparent

@@ -193,10 +193,10 @@ def test_export_delete_export(two_tenants, tmp_path: Path):
 
     # The history stays: a DELETE event per deleted row, and the last one says who and what.
     deletes = AuditEvent.objects.filter(
-        tenant_id=tenant_id, operation="DELETE", request_id="tenant_delete:leaving"
+        tenant_id=tenant_id, operation="D", request_label="tenant_delete:leaving"
     )
-    assert deletes.filter(table_name="approvals_transfer", object_id=leaving.transfer.pk).exists()
-    last = deletes.filter(table_name="tenants_tenant").get()
+    assert deletes.filter(table__name="approvals_transfer", object_id=leaving.transfer.pk).exists()
+    last = deletes.filter(table__name="tenants_tenant").get()
     assert last.new_data["deleted_by"] == "ops@test"
     assert last.new_data["deleted_rows"]["approvals_transfer"] == 1
     assert last.new_data["deleted_rows"]["accounts_user"] == before["accounts_user"]

@@ -28,6 +28,10 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 class AuditEventSerializer(serializers.ModelSerializer):
     object_type = serializers.SerializerMethodField()
     operation = serializers.SerializerMethodField()
+    # The payload written out whole again (AuditEvent.rows), as before core 0009.
+    old_data = serializers.JSONField(source="old_row", read_only=True, allow_null=True)
+    new_data = serializers.JSONField(source="new_row", read_only=True, allow_null=True)
+    request_id = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = AuditEvent
@@ -45,10 +49,10 @@ class AuditEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_object_type(self, event: AuditEvent) -> str:
-        return _labels()[0].get(event.table_name, event.table_name)
+        return _labels()[0].get(event.table.name, event.table.name)
 
     def get_operation(self, event: AuditEvent) -> str:
-        return event.operation.lower()
+        return event.action.lower()
 
 
 class CanReadAudit(BasePermission):
@@ -83,7 +87,11 @@ class AuditLogView(TenantScopedMixin, generics.ListAPIView):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request user
             return AuditEvent.objects.none()
-        queryset = AuditEvent.objects.filter(tenant_id=self.tenant.pk).order_by("-id")
+        queryset = (
+            AuditEvent.objects.filter(tenant_id=self.tenant.pk)
+            .select_related("table")
+            .order_by("-id")
+        )
         params = self.request.query_params
         object_type = params.get("object_type")
         if object_type:
@@ -93,7 +101,7 @@ class AuditLogView(TenantScopedMixin, generics.ListAPIView):
                     f"Unknown object type '{object_type}'; use a label like 'workflows.workflow'.",
                     field="object_type",
                 )
-            queryset = queryset.filter(table_name=table)
+            queryset = queryset.filter(table__name=table)
         object_id = params.get("object_id")
         if object_id:
             queryset = queryset.filter(object_id=ascii_integer(object_id, field="object_id"))

@@ -208,8 +208,8 @@ def test_changes_are_audited_with_the_actor(client_for, approver, deputy, window
     client = client_for(approver)
     put(client, deputy.pk, start, end, reason="Away")
     client.delete(URL)
-    events = list(AuditEvent.objects.filter(table_name="accounts_delegation").order_by("id"))
-    assert [e.operation for e in events] == ["INSERT", "DELETE"]
+    events = list(AuditEvent.objects.filter(table__name="accounts_delegation").order_by("id"))
+    assert [e.action for e in events] == ["INSERT", "DELETE"]
     assert {e.actor_id for e in events} == {approver.pk}
     assert events[0].new_data["delegate_id"] == deputy.pk
     assert events[0].tenant_id == approver.tenant_id

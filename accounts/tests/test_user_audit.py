@@ -27,7 +27,7 @@ def user_history(client, user_id: int) -> list[dict]:
 def assert_no_secret(user: User) -> None:
     """No audit row of the user holds the password column or its hash."""
     user.refresh_from_db()
-    for event in AuditEvent.objects.filter(table_name="accounts_user", object_id=user.pk):
+    for event in AuditEvent.objects.filter(table__name="accounts_user", object_id=user.pk):
         dumped = json.dumps([event.old_data, event.new_data])
         assert user.password not in dumped
         assert "pbkdf2" not in dumped
@@ -119,7 +119,7 @@ def test_a_change_outside_any_tenant_context_lands_in_the_users_tenant(make_user
         set_db_context(
             bypass=True
         )  # the test's transaction is still the app role's: look as platform
-        event = AuditEvent.objects.filter(table_name="accounts_user", object_id=agent.pk).last()
+        event = AuditEvent.objects.filter(table__name="accounts_user", object_id=agent.pk).last()
     assert (event.tenant_id, event.new_data["role"]) == (tenant.pk, "SUPERVISOR")
 
 
@@ -127,7 +127,7 @@ def test_platform_staff_without_tenant_are_not_audited():
     staff = User.objects.create_superuser("ops@example.test", "Str0ng-Passw0rd!")
     staff.full_name = "Ops"
     staff.save()
-    assert not AuditEvent.objects.filter(table_name="accounts_user", object_id=staff.pk).exists()
+    assert not AuditEvent.objects.filter(table__name="accounts_user", object_id=staff.pk).exists()
 
 
 def test_users_table_has_the_audit_trigger_and_stays_outside_rls():

@@ -10,7 +10,7 @@ page, leaving the index half empty.
 
 from django.db import migrations, models
 
-from core.audit import FUNCTION_SQL
+from core.audit_legacy import LEGACY_FUNCTION_SQL as FUNCTION_SQL
 
 # accounts 0002 and workflows 0018, with the diff: the redaction is unchanged.
 REDACTING_SQL = """

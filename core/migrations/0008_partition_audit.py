@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from core.audit import FUNCTION_SQL
+from core.audit_legacy import LEGACY_FUNCTION_SQL as FUNCTION_SQL
 from core.partitions import function_sql, partition_table
 from core.rls import app_role
 

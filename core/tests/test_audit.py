@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def events(table, object_id=None):
-    qs = AuditEvent.objects.filter(table_name=table).order_by("id")
+    qs = AuditEvent.objects.filter(table__name=table).order_by("id")
     if object_id is not None:
         qs = qs.filter(object_id=object_id)
     return list(qs)
@@ -51,7 +51,7 @@ def test_api_writes_are_audited_with_actor_and_request_id(admin_client, admin, t
         f"/api/tenants/{tenant.pk}/workflows/{workflow_id}/", {"name": "Renamed"}, format="json"
     )
     history = events("workflows_workflow", workflow_id)
-    assert [e.operation for e in history] == ["INSERT", "UPDATE"]
+    assert [e.action for e in history] == ["INSERT", "UPDATE"]
     assert history[0].actor_id == admin.pk
     assert history[0].request_id == "req-audit-1"
     assert history[0].tenant_id == tenant.pk
@@ -75,7 +75,7 @@ def test_bulk_and_queryset_and_raw_sql_writes_are_audited(tenant):
                 'UPDATE workflows_step SET "order" = "order" + 10 WHERE id = %s', [steps[0].pk]
             )
         Step.objects.filter(pk=steps[2].pk).delete()
-    ops = [(e.object_id, e.operation) for e in events("workflows_step")]
+    ops = [(e.object_id, e.action) for e in events("workflows_step")]
     assert ops.count((steps[0].pk, "UPDATE")) == 2
     assert (steps[1].pk, "INSERT") in ops
     assert (steps[2].pk, "DELETE") in ops
@@ -87,11 +87,11 @@ def test_history_cannot_be_changed(tenant):
     event = events("workflows_workflow")[0]
     # The application's roles may not even try; the owner is stopped by the trigger.
     with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).update(operation="DELETE")
+        AuditEvent.objects.filter(pk=event.pk).update(operation="D")
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL ROLE NONE")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        AuditEvent.objects.filter(pk=event.pk).update(operation="DELETE")
+        AuditEvent.objects.filter(pk=event.pk).update(operation="D")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     with connection.cursor() as cursor:

@@ -12,13 +12,21 @@ from rest_framework.response import Response
 from core.errors import NotFound
 from tenants import services
 from tenants.api.permissions import IsPlatformStaff
-from tenants.models import Tenant
+from tenants.models import AUDIT_RETENTION_MAX_DAYS, AUDIT_RETENTION_MIN_DAYS, Tenant
 
 
 class TenantSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tenant
-        fields = ["id", "name", "slug", "is_active", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "is_active",
+            "audit_retention_days",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -26,6 +34,16 @@ class TenantInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=64, required=False)
     is_active = serializers.BooleanField(required=False, default=True)
+    audit_retention_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=AUDIT_RETENTION_MIN_DAYS,
+        max_value=AUDIT_RETENTION_MAX_DAYS,
+        help_text=(
+            "Days the audit trail keeps this tenant's events (null: forever); older events are "
+            "removed by the job poller within the hour."
+        ),
+    )
 
 
 @extend_schema_view(

@@ -69,7 +69,7 @@ def test_admin_creates_reads_updates_and_deletes(admin_client, tenant):
     # Audited like every tenant table.
     assert (
         AuditEvent.objects.filter(
-            tenant_id=tenant.pk, table_name="workflows_businesscalendar", object_id=body["id"]
+            tenant_id=tenant.pk, table__name="workflows_businesscalendar", object_id=body["id"]
         ).count()
         == 4
     )

@@ -55,9 +55,9 @@ def test_the_audit_log_never_holds_the_secret(admin_client):
     hook = create(admin_client).json()["id"]
     admin_client.post(f"{URL}{hook}/rotate-secret/")
     secret = WebhookSubscription.objects.get(pk=hook).secret
-    events = AuditEvent.objects.filter(table_name="workflows_webhooksubscription", object_id=hook)
-    assert [e.operation for e in events.order_by("id")] == ["INSERT", "UPDATE"]
-    assert events.order_by("id").last().new_data["secret_changed"] is True
+    events = AuditEvent.objects.filter(table__name="workflows_webhooksubscription", object_id=hook)
+    assert [e.action for e in events.order_by("id")] == ["INSERT", "UPDATE"]
+    assert events.order_by("id").last().new_row["secret_changed"] is True
     for event in events:
         dumped = json.dumps([event.old_data, event.new_data])
         assert "whsec_" not in dumped

@@ -2022,6 +2022,8 @@ export interface components {
             slug?: string;
             /** @default true */
             is_active: boolean;
+            /** @description Days the audit trail keeps this tenant's events (null: forever); older events are removed by the job poller within the hour. */
+            audit_retention_days?: number | null;
         };
         PatchedUserUpdateInputRequest: {
             /** Format: email */
@@ -2348,6 +2350,7 @@ export interface components {
             readonly name: string;
             readonly slug: string;
             readonly is_active: boolean;
+            readonly audit_retention_days: number | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2358,6 +2361,8 @@ export interface components {
             slug?: string;
             /** @default true */
             is_active: boolean;
+            /** @description Days the audit trail keeps this tenant's events (null: forever); older events are removed by the job poller within the hour. */
+            audit_retention_days?: number | null;
         };
         TokenPair: {
             access: string;

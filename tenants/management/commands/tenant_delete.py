@@ -14,7 +14,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.models import AuditEvent
+from core.models import AuditEvent, AuditTable
 from core.tenancy import set_db_context
 from tenants.models import Tenant
 from tenants.offboarding import dependent_querysets, exported_columns, tenant_models
@@ -68,9 +68,9 @@ class Command(BaseCommand):
                 counts = self._delete(tenant)
                 AuditEvent.objects.create(
                     tenant_id=tenant.pk,
-                    table_name=Tenant._meta.db_table,
+                    table=AuditTable.objects.get_or_create(name=Tenant._meta.db_table)[0],
                     object_id=tenant.pk,
-                    operation="DELETE",
+                    operation=AuditEvent.DELETE,
                     old_data=json.loads(
                         json.dumps(
                             {c: getattr(tenant, a) for a, c in exported_columns(Tenant)},
@@ -78,7 +78,7 @@ class Command(BaseCommand):
                         )
                     ),
                     new_data={"deleted_by": by, "deleted_rows": counts},
-                    request_id=request_id,
+                    request_label=request_id,
                     created_at=timezone.now(),
                 )
         except DatabaseError as exc:  # e.g. another tenant's row pointing at one of these
