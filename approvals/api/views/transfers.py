@@ -80,7 +80,6 @@ def render_chain(
 
 # What a transfer answer is (the OpenAPI schema); `render_transfers` writes it.
 class TransferSerializer(serializers.ModelSerializer):
-
     security_group_name = serializers.CharField(source="security_group.name", read_only=True)
     chain = serializers.SerializerMethodField()
 
