@@ -24,6 +24,7 @@ import schemathesis
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -232,6 +233,14 @@ def test_stateful_links(seeded: Seeded) -> None:
         run_state_machine_as_test(
             Machine, settings=fuzz_settings(STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS)
         )
+    except FlakyStrategyDefinition:
+        # Links carry ids the server assigned, and the database is not reset between examples:
+        # a prefix hypothesis replays can meet other ids and draw differently. That ends the
+        # run without any failure of the app's; one would be in `found` (asserted below), and
+        # the calls made so far must be a real run.
+        if found:
+            pytest.fail(describe_failures("stateful", found))
+        assert sum(statuses.values()) >= 50, statuses
     except Exception:
         if found:  # the first failure, not the replay's complaint
             pytest.fail(describe_failures("stateful", found))
