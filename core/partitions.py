@@ -221,18 +221,20 @@ DECLARE
   part record;
   tenant record;
   n bigint;
+  m bigint;
   outer_tenant text := current_setting('app.tenant_id', true);
 BEGIN
   dropped := '{{}}';
   deleted := '{{}}';
-  -- Whole months older than every tenant's retention go with their partition (none while any
-  -- tenant keeps its trail forever, or while there is no tenant at all).
+  -- Whole months older than every tenant's retention go with their partition, of both
+  -- histories (none while any tenant keeps its trail forever, or while there is no tenant).
   SELECT bool_or(audit_retention_days IS NULL), max(audit_retention_days)
     INTO forever, longest FROM tenants_tenant;
   IF NOT forever THEN
     FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'core_auditevent'::regclass
-          AND c.relname ~ '^core_auditevent_p[0-9]{{6}}$' ORDER BY c.relname LOOP
+        WHERE i.inhparent IN ('core_auditevent'::regclass, 'workflows_statetransition'::regclass)
+          AND c.relname ~ '^(core_auditevent|workflows_statetransition)_p[0-9]{{6}}$'
+        ORDER BY c.relname LOOP
       IF to_date(right(part.relname, 6), 'YYYYMM') + interval '1 month'
          <= (now() AT TIME ZONE 'UTC') - make_interval(days => GREATEST(longest, {floor})) THEN
         EXECUTE format('DROP TABLE %I', part.relname);
@@ -250,6 +252,11 @@ BEGIN
      WHERE tenant_id = tenant.id AND created_at < now() - make_interval(days => tenant.days);
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM set_config('core.audit_expiring', 'off', true);
+    -- The runs' transition log (their `history`) keeps as long as the audit does.
+    DELETE FROM workflows_statetransition
+     WHERE tenant_id = tenant.id AND created_at < now() - make_interval(days => tenant.days);
+    GET DIAGNOSTICS m = ROW_COUNT;
+    n := n + m;
     IF n > 0 THEN deleted := deleted || jsonb_build_object(tenant.id::text, n); END IF;
   END LOOP;
   PERFORM set_config('app.tenant_id', COALESCE(outer_tenant, ''), true);
@@ -300,8 +307,9 @@ END $$;
 
 
 def expire() -> tuple[list[str], dict[str, int]]:
-    """Apply the tenants' audit retention now (idempotent): the partitions dropped and the rows
-    deleted per tenant id. The caller runs as the platform role (the poller)."""
+    """Apply the tenants' retention to both histories now (idempotent): the partitions dropped
+    (audit and transition log) and the rows deleted per tenant id (both tables together). The
+    caller runs as the platform role (the poller)."""
     if connection.vendor != "postgresql":
         return [], {}
     with connection.cursor() as cursor:
@@ -310,7 +318,7 @@ def expire() -> tuple[list[str], dict[str, int]]:
     deleted = json.loads(deleted) if isinstance(deleted, str) else deleted
     if dropped or deleted:
         logger.info(
-            "audit retention: partitions dropped %s; rows deleted by tenant %s",
+            "retention: partitions dropped %s; history rows deleted by tenant %s",
             ", ".join(dropped) or "none",
             json.dumps(deleted),
         )

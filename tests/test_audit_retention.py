@@ -181,3 +181,44 @@ def test_the_hourly_step_works_from_a_connection_of_the_application_role(monkeyp
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
     assert event not in ids(tenant.pk)
+
+
+def old_transition(tenant_id: int, days_ago: int) -> int:
+    """A run's transition logged `days_ago` days ago, in its month's partition."""
+    when = datetime.now(UTC) - timedelta(days=days_ago)
+    one("SELECT core_ensure_month_partition('workflows_statetransition', %s)", [when.date()])
+    return one(
+        "INSERT INTO workflows_statetransition (tenant_id, object_type, object_id, from_status,"
+        " to_status, comment, created_at) VALUES (%s, 'run', 1, 'running', 'completed', '', %s)"
+        " RETURNING id",
+        [tenant_id, when],
+    )[0]
+
+
+def transitions(tenant_id: int) -> set[int]:
+    from workflows.models import StateTransition
+
+    return set(StateTransition.objects.filter(tenant_id=tenant_id).values_list("id", flat=True))
+
+
+def test_the_transition_log_keeps_as_long_as_the_audit_does():
+    """The same setting, the same two steps: a tenant's older rows go, a forever tenant keeps
+    its own, and a month older than every retention goes whole."""
+    short = TenantFactory(audit_retention_days=30)
+    forever = TenantFactory(audit_retention_days=None)
+    old_short, recent_short = old_transition(short.pk, 45), old_transition(short.pk, 10)
+    old_forever = old_transition(forever.pk, 400)
+    dropped, deleted = partitions.expire()
+    assert dropped == []
+    assert deleted == {str(short.pk): 1}
+    assert transitions(short.pk) >= {recent_short}
+    assert old_short not in transitions(short.pk)
+    assert old_forever in transitions(forever.pk)
+    Tenant.objects.update(audit_retention_days=60)
+    ancient = old_transition(short.pk, 200)
+    name = f"workflows_statetransition_p{month_start(200):%Y%m}"
+    dropped, _ = partitions.expire()
+    assert name in dropped
+    assert one("SELECT to_regclass(%s)", [name]) == (None,)
+    assert ancient not in transitions(short.pk)
+    assert recent_short in transitions(short.pk)
