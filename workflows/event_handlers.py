@@ -99,13 +99,14 @@ def handle_event(job: Job) -> None:
     event, status = job.payload["event"], str(job.payload.get("status", ""))
     # The webhook payload is read only for a tenant that subscribed to the event: most
     # events of most tenants go to no webhook (a query instead of three or four).
-    if webhook_delivery.subscribed(tenant_id, event):
+    subscription_ids = webhook_delivery.subscribers(tenant_id, event)
+    if subscription_ids:
         described = describe(tenant_id, job.payload)
         if described is None:  # its object is gone: nothing to tell anyone
             metrics.count_event(event, status)
             return
         data, key = described
-        for delivery_id in webhook_delivery.enqueue(tenant_id, event, data, key):
+        for delivery_id in webhook_delivery.enqueue(tenant_id, event, data, key, subscription_ids):
             schedule_delivery(tenant_id, delivery_id)
     if event == "task.created":
         task = (

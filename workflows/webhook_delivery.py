@@ -83,18 +83,26 @@ def _tenant_transaction(tenant_id: int, *, savepoint: bool = True) -> Iterator[N
         yield
 
 
-def subscribed(tenant_id: int, event: str) -> bool:
-    """Whether an active subscription of the tenant wants `event` (one query)."""
+def subscribers(tenant_id: int, event: str) -> list[int]:
+    """The active subscriptions of the tenant that want `event` (one query)."""
     with _tenant_transaction(tenant_id, savepoint=False):
-        lists = WebhookSubscription.objects.filter(tenant_id=tenant_id, active=True).values_list(
-            "events", flat=True
-        )
-        return any(event in events for events in lists)
+        subscriptions = WebhookSubscription.objects.filter(
+            tenant_id=tenant_id, active=True
+        ).values_list("pk", "events")
+        # (JSON containment differs across databases: filtered here)
+        return [pk for pk, events in subscriptions if event in events]
 
 
-def enqueue(tenant_id: int, event: str, payload: dict[str, Any], key: str) -> list[int]:
-    """One delivery per active subscription of the tenant to `event`; the ids of those created
-    now (an event enqueued again with the same `key` creates nothing: delivered once).
+def enqueue(
+    tenant_id: int,
+    event: str,
+    payload: dict[str, Any],
+    key: str,
+    subscription_ids: list[int] | None = None,
+) -> list[int]:
+    """One delivery per active subscription of the tenant to `event` (`subscription_ids`, if
+    the caller read `subscribers` already); the ids of those created now (an event enqueued
+    again with the same `key` creates nothing: delivered once).
 
     Call it in the transaction that emits the event (so deliveries exist iff it commits) and
     schedule `attempt` for each id returned, after commit.
@@ -104,14 +112,11 @@ def enqueue(tenant_id: int, event: str, payload: dict[str, Any], key: str) -> li
     if not key or len(key) > KEY_MAX:
         raise ValueError(f"A delivery key is 1 to {KEY_MAX} characters.")
     json.dumps(payload)  # raises now, not at the first attempt
+    if subscription_ids is None:
+        subscription_ids = subscribers(tenant_id, event)
     created: list[int] = []
     with _tenant_transaction(tenant_id):
-        subscriptions = WebhookSubscription.objects.filter(
-            tenant_id=tenant_id, active=True
-        ).values_list("pk", "events")
-        for subscription_id, events in subscriptions:
-            if event not in events:
-                continue  # (JSON containment differs across databases: filtered here)
+        for subscription_id in subscription_ids:
             try:
                 with transaction.atomic():
                     delivery = WebhookDelivery.objects.create(
