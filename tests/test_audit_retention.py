@@ -125,7 +125,7 @@ def test_retention_is_set_by_platform_staff_and_the_change_is_in_the_tenants_tra
     tenant = TenantFactory()
     staff = client_for(UserFactory(tenant=None, is_staff=True))
     url = f"/api/tenants/{tenant.pk}/"
-    for bad in (29, 0, -5, 36501, "abc", 1.5, True):
+    for bad in (29, 0, -5, 36501, "abc", 1.5, True, "٣٠", "９０"):  # Unicode digits too
         response = staff.patch(url, {"audit_retention_days": bad}, format="json")
         assert response.status_code == 400, bad
         assert list(response.json()) == ["audit_retention_days"], bad

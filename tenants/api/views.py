@@ -9,6 +9,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.fields import IntegerField
 from core.errors import NotFound
 from tenants import services
 from tenants.api.permissions import IsPlatformStaff
@@ -34,7 +35,7 @@ class TenantInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=64, required=False)
     is_active = serializers.BooleanField(required=False, default=True)
-    audit_retention_days = serializers.IntegerField(
+    audit_retention_days = IntegerField(
         required=False,
         allow_null=True,
         min_value=AUDIT_RETENTION_MIN_DAYS,
