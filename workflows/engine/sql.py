@@ -98,6 +98,48 @@ def _cache_long_statements() -> None:
 
 _cache_long_statements()
 
+
+def keep_prepared_statements(*, connection: Any, **kwargs: Any) -> None:
+    """`connection_created` receiver (WorkflowsConfig.ready): psycopg forgets every prepared
+    statement, and the counts towards preparing one, at each ROLLBACK, and sends DEALLOCATE
+    ALL. Every error response rolls its request back (a lost race's 409 too), so under load the
+    engine's statements were planned again on every run and never prepared: a decision's batch
+    takes ~4 ms to plan. PostgreSQL keeps prepared statements across a rollback; only a DDL
+    rollback could leave one pointing at nothing, and the application's roles run no DDL (the
+    other statements that invalidate them, DISCARD ALL, DEALLOCATE ALL, DROP and ALTER, still
+    clear them). Pinned by workflows/tests/test_sql_toolkit.py."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    from psycopg._preparing import PrepareManager
+
+    manager = connection.connection._prepared
+    if type(manager) is PrepareManager:
+        manager.__class__ = _kept_across_rollbacks()
+
+
+@cache
+def _kept_across_rollbacks() -> type:
+    import re
+
+    from psycopg import pq
+    from psycopg._preparing import PrepareManager
+
+    invalidating = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
+    command_ok = pq.ExecStatus.COMMAND_OK
+
+    class KeptAcrossRollbacks(PrepareManager):
+        def clear(self) -> bool:  # what psycopg calls on ROLLBACK
+            return False
+
+        def _should_discard(self, prep: Any, results: Sequence[Any], *args: Any) -> bool:
+            for result in results:
+                status = result.command_status if result.status == command_ok else None
+                if status and invalidating(status):
+                    return PrepareManager.clear(self)
+            return False
+
+    return KeptAcrossRollbacks
+
 _KEPT_CURSORS = 64  # distinct hot statements are a few dozen; more is a leak, start over
 
 

@@ -162,3 +162,52 @@ def test_now_is_djangos_now_and_follows_use_tz(settings):
     assert timezone.now().tzinfo is None
     settings.USE_TZ = True
     assert sql.now().tzinfo is UTC
+
+
+def _prepared_runs(cursor_sql: str) -> list[tuple[str, int]]:
+    """(name, plans made) of this session's prepared statements with this text."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement = %s",
+            [cursor_sql],
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.skipif(not sql.is_postgres(), reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_outlive_a_rolled_back_transaction():
+    """`sql.keep_prepared_statements`: psycopg forgot its prepared statements at every ROLLBACK
+    (every error response, a lost race's 409 included), so the engine's were never prepared
+    under load. A statement prepared before a rollback is used after it, not prepared again;
+    DEALLOCATE ALL still makes psycopg forget them (it would otherwise name one that is gone)."""
+    from django.db import connection, transaction
+
+    statement = "SELECT %s::bigint + 1 AS kept_across_rollbacks"
+    server_text = "SELECT $1::bigint + 1 AS kept_across_rollbacks"
+    threshold = connection.connection.prepare_threshold
+    assert threshold is not None
+    for n in range(threshold + 1):
+        assert sql.execute(statement, [n])[0] == [(n + 1,)]
+    ((name, runs),) = _prepared_runs(server_text)
+
+    class Failed(Exception):
+        pass
+
+    with pytest.raises(Failed), transaction.atomic():  # a real ROLLBACK
+        sql.execute(statement, [1])
+        raise Failed
+    with pytest.raises(Failed), transaction.atomic():  # and ROLLBACK TO SAVEPOINT
+        with transaction.atomic():
+            sql.execute(statement, [2])
+            raise Failed
+    assert sql.execute(statement, [41])[0] == [(42,)]
+    assert _prepared_runs(server_text) == [(name, runs + 3)]  # the same statement, run again
+
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert _prepared_runs(server_text) == []
+    assert sql.execute(statement, [6])[0] == [(7,)]  # not the deallocated name: no error
