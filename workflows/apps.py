@@ -10,8 +10,8 @@ class WorkflowsConfig(AppConfig):
         from django.db.backends.signals import connection_created
 
         from workflows import event_handlers
-        from workflows.engine.sql import keep_prepared_statements
         from workflows.engine import actions  # noqa: F401  (registers the built-in actions)
+        from workflows.engine.sql import keep_prepared_statements
 
         event_handlers.register()  # the engine events' jobs: webhooks, notification emails
         connection_created.connect(
