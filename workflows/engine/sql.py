@@ -140,6 +140,7 @@ def _kept_across_rollbacks() -> type:
 
     return KeptAcrossRollbacks
 
+
 _KEPT_CURSORS = 64  # distinct hot statements are a few dozen; more is a leak, start over
 
 

@@ -164,6 +164,10 @@ def test_now_is_djangos_now_and_follows_use_tz(settings):
     assert sql.now().tzinfo is UTC
 
 
+class RolledBack(Exception):
+    pass
+
+
 def _prepared_runs(cursor_sql: str) -> list[tuple[str, int]]:
     """(name, plans made) of this session's prepared statements with this text."""
     from django.db import connection
@@ -194,16 +198,15 @@ def test_prepared_statements_outlive_a_rolled_back_transaction():
         assert sql.execute(statement, [n])[0] == [(n + 1,)]
     ((name, runs),) = _prepared_runs(server_text)
 
-    class Failed(Exception):
-        pass
+    def run_and_roll_back(value: int, *, nested: bool) -> None:
+        with transaction.atomic(), transaction.atomic(savepoint=nested):
+            sql.execute(statement, [value])
+            raise RolledBack
 
-    with pytest.raises(Failed), transaction.atomic():  # a real ROLLBACK
-        sql.execute(statement, [1])
-        raise Failed
-    with pytest.raises(Failed), transaction.atomic():  # and ROLLBACK TO SAVEPOINT
-        with transaction.atomic():
-            sql.execute(statement, [2])
-            raise Failed
+    with pytest.raises(RolledBack):
+        run_and_roll_back(1, nested=False)  # a real ROLLBACK
+    with pytest.raises(RolledBack):
+        run_and_roll_back(2, nested=True)  # and ROLLBACK TO SAVEPOINT
     assert sql.execute(statement, [41])[0] == [(42,)]
     assert _prepared_runs(server_text) == [(name, runs + 3)]  # the same statement, run again
 
