@@ -192,9 +192,12 @@ def _fast_timestamps(cursor: Any) -> Any:
     return cursor
 
 
-def execute(sql: str, params: Sequence[Any]) -> tuple[list[tuple], int]:
-    """Run one statement: (rows, rowcount)."""
-    db = connections[DEFAULT_DB_ALIAS]
+def execute(
+    sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS
+) -> tuple[list[tuple], int]:
+    """Run one statement: (rows, rowcount). `using`: another connection's alias (a read that
+    may be served by the replica: core.db_router)."""
+    db = connections[using]
     if db.vendor != "postgresql":
         with db.cursor() as cursor:
             cursor.execute(sql, params)

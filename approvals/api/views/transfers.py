@@ -165,13 +165,8 @@ def render_transfers(
     )
 
 
-def render_transfer(tenant: Any, transfer: Transfer) -> dict[str, Any]:
-    chains = selectors.transfer_chains(tenant=tenant, transfers=[transfer])
-    return render_transfers([transfer], chains)[0]
-
-
 def read_and_render(tenant: Any, transfer_id: int) -> tuple[Transfer, dict[str, Any]]:
-    """A command's answer: the transfer as the GET detail shows it, read in one query."""
+    """The transfer as an answer shows it (detail, commands), read in one query."""
     transfer, chain = selectors.transfer_with_chain(tenant=tenant, transfer_id=transfer_id)
     return transfer, render_transfers([transfer], {transfer.pk: chain})[0]
 
@@ -190,12 +185,11 @@ class TransferListCreateView(TenantScopedMixin, generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         filters = TransferListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = selectors.transfer_list(
+        transfers = selectors.transfer_list(
             tenant=self.tenant, user=request.user, filters=filters.validated_data
         )
-        page = list(self.paginate_queryset(queryset))
-        chains = selectors.transfer_chains(tenant=self.tenant, transfers=page)
-        data = render_transfers(page, chains)
+        page = list(self.paginate_queryset(transfers))  # type: ignore[arg-type]
+        data = render_transfers([t for t, _ in page], {t.pk: chain for t, chain in page})
         paginator = self.paginator
         return success(
             count=paginator.page.paginator.count,
@@ -233,8 +227,8 @@ class TransferDetailView(TenantScopedMixin, APIView):
         summary="A transfer with its chain",
     )
     def get(self, request: Request, pk: int) -> Response:
-        transfer = selectors.transfer_get(tenant=self.tenant, transfer_id=pk)
-        return success(transfer=render_transfer(self.tenant, transfer))
+        _, data = read_and_render(self.tenant, pk)
+        return success(transfer=data)
 
 
 class _TransferCommandView(TenantScopedMixin, APIView):
