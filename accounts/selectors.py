@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import Delegation, NotificationKind, NotificationPreference, User
 from core.errors import NotFound
@@ -41,16 +40,6 @@ def active_delegators(tenant_id: int, delegate_id: int, at: datetime) -> list[in
         _active_at(tenant_id, at)
         .filter(delegate_id=delegate_id, user__is_active=True)
         .values_list("user_id", flat=True)
-    )
-
-
-def stood_in_for(tenant_id: int, delegate_id: int, at: datetime | None = None) -> QuerySet:
-    """`active_delegators` as a subquery (`user_id`s) for another query: no query of its own."""
-    when = timezone.now() if at is None else at
-    return (
-        _active_at(tenant_id, when)
-        .filter(delegate_id=delegate_id, user__is_active=True)
-        .values("user_id")
     )
 
 

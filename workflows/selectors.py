@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
-from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connections, router
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from accounts.selectors import stood_in_for
-from core.db_router import read_connection
 from core.errors import NotFound
 from tenants.models import Tenant
+from workflows import engine
 from workflows.models import (
     BusinessCalendar,
     HumanTask,
@@ -117,20 +117,20 @@ def runs_for_subject(
     )
 
 
-_COUNT = "SELECT COUNT(*) FROM ({}) AS q"
-
-
 class TaskInbox:
     """Pending tasks a user may act on, newest (highest id) first, as a paginator takes them:
-    `count()` and a slice, one query each, whatever the tenant's history.
+    `count()` and a slice, one hand-written statement each (prepared once per connection: the
+    ORM spent more building them than PostgreSQL running them), whatever the tenant's history.
 
     Both start from open work only: the user's open ballots (ballot_open_idx: tenant, user,
     task, where undecided), those of the people whose out-of-office delegate they are now,
     and the pending form tasks open to their role (task_open_form_idx). A task someone else
-    claimed is left out. A page reads the newest ids of each (an index walk that stops at the
-    page's end), and then those tasks; the count counts their union. Neither walks the
-    tenant's pending tasks, nor anything decided: a task that closes deletes its undecided
-    ballots (`ballots.close_ballots`), so an open ballot is an open task's."""
+    claimed is left out (probing task_claimed_open_idx). A page reads the newest ids of each
+    (an index walk that stops at the page's end), and then those tasks with their run's
+    workflow; the count counts their union. Neither walks the tenant's pending tasks, nor
+    anything decided: a task that closes deletes its undecided ballots
+    (`ballots.close_ballots`), so an open ballot is an open task's. Read where the router says
+    (a replica for a replica-served inbox)."""
 
     ordered = True  # for Django's paginator: a stable order
 
@@ -138,82 +138,141 @@ class TaskInbox:
         self.tenant_id = tenant.pk
         self.user = user
         # Task fields to match exactly (`action`, `subject_type`): empty values match all.
-        self.filters = {name: value for name, value in filters.items() if value}
-
-    def _ballots(self, holders: Q) -> QuerySet[TaskBallot]:
-        ballots = TaskBallot.objects.filter(
-            holders, tenant_id=self.tenant_id, decision__isnull=True
-        )
-        if self.filters:
-            ballots = ballots.filter(**{f"task__{k}": v for k, v in self.filters.items()})
-        # An open ballot is an open (pending) task's: leave out those someone else claimed,
-        # probing task_claimed_open_idx (a join to every ballot's task scanned the tasks).
-        claimed_by_others = HumanTask.objects.filter(
-            tenant_id=self.tenant_id,
-            pk=OuterRef("task_id"),
-            status=TaskStatus.PENDING,
-            claimed_by__isnull=False,
-        ).exclude(claimed_by=self.user)
-        return ballots.filter(~Exists(claimed_by_others))
+        self.filters = tuple((name, filters[name]) for name in _TASK_FILTERS if filters.get(name))
 
     @cached_property
-    def _open_work(self) -> list[QuerySet[Any]]:
-        # Their ballots; those of the people they stand in for now (out-of-office delegation:
-        # a separate walk, so that theirs stays an index walk in task order); form tasks.
-        # Built once: the paginator's count and page use the same (and one delegation read).
-        delegators = stood_in_for(self.tenant_id, self.user.pk)
-        return [
-            self._ballots(Q(user=self.user)).values_list("task_id", flat=True),
-            self._ballots(Q(user__in=delegators)).values_list("task_id", flat=True),
-            self._forms().values_list("id", flat=True),
+    def using(self) -> str:
+        return str(router.db_for_read(HumanTask))
+
+    @cached_property
+    def _open_work(self) -> list[tuple[str, str, list[Any]]]:
+        """(what it selects, its id column, params) of each way to the user's open work:
+        their ballots; those of the people they stand in for now (a separate walk, so that
+        theirs stays an index walk in task order); form tasks open to their role. Built once:
+        the paginator's count and page use the same (and one delegation read)."""
+        tenant_id, user_id = self.tenant_id, self.user.pk
+        names = tuple(name for name, _ in self.filters)
+        values = [value for _, value in self.filters]
+        now = connections[self.using].ops.adapt_datetimefield_value(timezone.now())
+        parts = [
+            (_ballots_sql(names, _HELD), "b.task_id", [tenant_id, user_id, *values, user_id]),
+            (
+                _ballots_sql(names, _STOOD_IN_FOR),
+                "b.task_id",
+                [tenant_id, tenant_id, user_id, now, now, *values, user_id],
+            ),
         ]
-
-    def _unclaimed(self, prefix: str) -> Q:
-        # A task someone else claimed is theirs until released.
-        return Q(**{f"{prefix}claimed_by__isnull": True}) | Q(**{f"{prefix}claimed_by": self.user})
-
-    def _forms(self) -> QuerySet[HumanTask]:
-        return (
-            HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
-            .exclude(open_to_roles="")  # task_open_form_idx's condition: its rows only
-            .filter(open_to_roles__contains=f",{self.user.role},", **self.filters)
-            .filter(self._unclaimed(""))
-        )
+        role = _like_escaped(str(self.user.role))
+        parts.append((_forms_sql(names), "k.id", [tenant_id, f"%,{role},%", *values, user_id]))
+        return parts
 
     def count(self) -> int:
-        parts = [part.order_by().query.sql_with_params() for part in self._open_work]
-        # The connection the ORM reads from (the replica for a replica-served inbox).
-        with read_connection(HumanTask).cursor() as cursor:
-            # Compiled ORM queries in one round trip; UNION: a task reached two ways (their
-            # ballot and one they stand in for) counts once.
-            sql = _COUNT.format(" UNION ".join(sql for sql, _ in parts))
-            cursor.execute(sql, [param for _, params in parts for param in params])
-            return int(cursor.fetchone()[0])
+        union = " UNION ".join(sql for sql, _, _ in self._open_work)
+        rows, _ = engine.execute(
+            f"SELECT count(*) FROM ({union}) AS q",  # noqa: S608  (our own statements)
+            [p for _, _, params in self._open_work for p in params],
+            using=self.using,
+        )
+        return int(rows[0][0])
 
     def __getitem__(self, page: slice) -> list[HumanTask]:
         start, stop = page.start or 0, page.stop
         if stop is None or stop <= start:
             return []
-        own, delegated, forms = self._open_work
-        if connection.features.supports_slicing_ordering_in_compound:
-            # The newest `stop` of each, merged: index walks of at most `stop` entries.
-            ids: Any = (
-                own.order_by("-task_id")[:stop]
-                .union(delegated.order_by("-task_id")[:stop], forms.order_by("-id")[:stop])
-                .order_by("-task_id")
-            )
-            open_work = Q(pk__in=ids[start:stop])
-        else:  # SQLite (the embedded default): no LIMIT inside a UNION
-            open_work = Q(pk__in=own) | Q(pk__in=delegated) | Q(pk__in=forms)
-        tasks = (
-            HumanTask.objects.filter(tenant_id=self.tenant_id, status=TaskStatus.PENDING)
-            .filter(open_work)
-            .select_related("step_run", "run__workflow")
-            .order_by("-id")
+        # The newest `stop` of each way, merged (an arm's LIMIT inside a subquery: SQLite too).
+        arms = " UNION ".join(
+            f"SELECT id FROM ({sql} ORDER BY {column} DESC LIMIT %s) AS a{n}"  # noqa: S608
+            for n, (sql, column, _) in enumerate(self._open_work)
         )
-        if connection.features.supports_slicing_ordering_in_compound:
-            return list(tasks)
-        return list(tasks[start:stop])
+        params = [p for _, _, arm in self._open_work for p in [*arm, stop]]
+        rows, _ = engine.execute(
+            _page_sql(arms),
+            [*params, stop - start, start, self.tenant_id],
+            using=self.using,
+        )
+        width = len(HumanTask._meta.concrete_fields)
+        tasks = []
+        for row in rows:
+            task = engine.instance(HumanTask, row[:width])
+            workflow_id, code, name = row[width:]
+            run = engine.new(WorkflowRun, pk=task.run_id, tenant_id=task.tenant_id)
+            run.workflow = (
+                None
+                if workflow_id is None
+                else engine.new(
+                    Workflow, pk=workflow_id, tenant_id=task.tenant_id, code=code, name=name
+                )
+            )
+            task.run = run
+            tasks.append(task)
+        return tasks
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_TASK_FILTERS = ("action", "subject_type")
+_PENDING = TaskStatus.PENDING.value
+# Not a task someone else claimed (task_claimed_open_idx; the last parameter: the user).
+_NOT_CLAIMED_BY_OTHERS = (
+    "NOT EXISTS (SELECT 1 FROM workflows_humantask c WHERE c.tenant_id = b.tenant_id "  # noqa: S608
+    f"AND c.id = b.task_id AND c.status = '{_PENDING}' AND c.claimed_by_id IS NOT NULL "
+    "AND c.claimed_by_id <> %s)"
+)
+
+
+# Whose open ballots: the user's own, or those of the people they stand in for now (an active
+# out-of-office delegation to them, both people active: `accounts.selectors`' rule).
+_HELD = "b.user_id = %s"
+_STOOD_IN_FOR = (
+    "b.user_id IN (SELECT d.user_id FROM accounts_delegation d "
+    "JOIN accounts_user du ON du.id = d.delegate_id AND du.is_active "
+    "JOIN accounts_user u ON u.id = d.user_id AND u.is_active "
+    "WHERE d.tenant_id = %s AND d.delegate_id = %s AND d.starts_at <= %s AND d.ends_at > %s)"
+)
+
+
+@lru_cache(maxsize=16)
+def _ballots_sql(filters: tuple[str, ...], held: str) -> str:
+    """Open ballots `held` selects (its parameters after the tenant's); the task fields
+    `filters` (names) match exactly."""
+    joined = (
+        " JOIN workflows_humantask f ON f.tenant_id = b.tenant_id AND f.id = b.task_id"
+        if filters
+        else ""
+    )
+    matching = "".join(f" AND f.{name} = %s" for name in filters)
+    return (
+        f"SELECT b.task_id AS id FROM workflows_taskballot b{joined} "  # noqa: S608
+        f"WHERE b.tenant_id = %s AND {held} AND b.decision IS NULL{matching} "
+        f"AND {_NOT_CLAIMED_BY_OTHERS}"
+    )
+
+
+@lru_cache(maxsize=16)
+def _forms_sql(filters: tuple[str, ...]) -> str:
+    """Pending form tasks open to a role (a LIKE pattern) not claimed by someone else."""
+    return (
+        "SELECT k.id AS id FROM workflows_humantask k WHERE k.tenant_id = %s "  # noqa: S608
+        f"AND k.status = '{_PENDING}' AND k.open_to_roles <> '' "
+        "AND k.open_to_roles LIKE %s ESCAPE '\\'"
+        + "".join(f" AND k.{name} = %s" for name in filters)
+        + " AND (k.claimed_by_id IS NULL OR k.claimed_by_id = %s)"
+    )
+
+
+@lru_cache(maxsize=64)
+def _page_sql(arms: str) -> str:
+    return (
+        f"SELECT {engine.columns(HumanTask, 'k')}, w.id, w.code, w.name "  # noqa: S608
+        f"FROM (SELECT id FROM ({arms}) AS u ORDER BY id DESC LIMIT %s OFFSET %s) AS p "
+        f"JOIN workflows_humantask k ON k.tenant_id = %s AND k.id = p.id "
+        f"AND k.status = '{_PENDING}' "
+        "JOIN workflows_workflowrun r ON r.tenant_id = k.tenant_id AND r.id = k.run_id "
+        "LEFT JOIN workflows_workflow w ON w.tenant_id = r.tenant_id AND w.id = r.workflow_id "
+        "ORDER BY k.id DESC"
+    )
 
 
 def task_inbox(*, tenant: Tenant, user: Any, filters: dict[str, Any] | None = None) -> TaskInbox:
