@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import router
+from django.db import connection, router
 from django.db.models import Count, QuerySet
 
 from approvals.models import (
@@ -261,20 +261,45 @@ def _with_chains_sql(page: str) -> str:
     run, step_run = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
     task, ballot = qn(HumanTask._meta.db_table), qn(TaskBallot._meta.db_table)
     waiting, running = StepRunStatus.WAITING.value, StepRunStatus.RUNNING.value
-    # Runs, their active steps and decided ballots are joined by tenant first (the indexes').
+    # Runs, their active steps and decided ballots, each looked up by its index from the row
+    # before (tenant first). On PostgreSQL as LATERAL subqueries that the planner may not pull
+    # up (OFFSET 0): joined flat, a plan made while the tables were small hashed every task and
+    # ballot of the tenant on each page, and a prepared statement kept it as they grew.
+    run_on = "r.tenant_id = t.tenant_id AND r.subject_type = 'transfer' AND r.subject_id = t.id"
+    active_on = (
+        f"a.tenant_id = r.tenant_id AND a.run_id = r.id AND a.status IN ('{waiting}', '{running}')"
+    )
+    decided_on = (
+        "k.tenant_id = r.tenant_id AND k.subject_type = 'transfer' AND k.subject_id = t.id "
+        "AND k.run_id = r.id"
+    )
+    task_ballots = (
+        f"{task} k JOIN {ballot} b ON b.tenant_id = k.tenant_id AND b.task_id = k.id "
+        "AND b.decision IS NOT NULL"
+    )
+    if connection.vendor == "postgresql":
+        step_of = "b.step_run_id"
+        joins = (
+            f"LEFT JOIN LATERAL (SELECT {columns(WorkflowRun, 'r')} FROM {run} r "  # noqa: S608
+            f"WHERE {run_on} OFFSET 0) r ON true "
+            f"LEFT JOIN LATERAL (SELECT {columns(StepRun, 'a')} FROM {step_run} a "
+            f"WHERE {active_on} OFFSET 0) a ON true "
+            f"LEFT JOIN LATERAL (SELECT {columns(TaskBallot, 'b')}, k.step_run_id "
+            f"FROM {task_ballots} WHERE {decided_on} OFFSET 0) b ON true "
+        )
+    else:  # SQLite (the embedded default): no LATERAL; it walks the indexes anyway
+        step_of = "k.step_run_id"
+        joins = (
+            f"LEFT JOIN {run} r ON {run_on} LEFT JOIN {step_run} a ON {active_on} "
+            f"LEFT JOIN ({task_ballots}) ON {decided_on} "
+        )
     return (
         f"SELECT {columns(Transfer, 't')}, g.name, {columns(WorkflowRun, 'r')}, "  # noqa: S608
-        f"{columns(StepRun, 'a')}, {columns(TaskBallot, 'b')}, k.step_run_id "
+        f"{columns(StepRun, 'a')}, {columns(TaskBallot, 'b')}, {step_of} "
         f"FROM (SELECT t.id, t.created_at FROM {transfer} t WHERE {page}) p "
         f"JOIN {transfer} t ON t.tenant_id = %s AND t.id = p.id "
         f"JOIN {group} g ON g.tenant_id = t.tenant_id AND g.id = t.security_group_id "
-        f"LEFT JOIN {run} r ON r.tenant_id = t.tenant_id AND r.subject_type = 'transfer' "
-        "AND r.subject_id = t.id "
-        f"LEFT JOIN {step_run} a ON a.tenant_id = r.tenant_id AND a.run_id = r.id "
-        f"AND a.status IN ('{waiting}', '{running}') "
-        f"LEFT JOIN ({task} k JOIN {ballot} b ON b.tenant_id = k.tenant_id AND b.task_id = k.id "
-        "AND b.decision IS NOT NULL) ON k.tenant_id = r.tenant_id AND k.subject_type = "
-        "'transfer' AND k.subject_id = t.id AND k.run_id = r.id "
+        f"{joins}"
         "ORDER BY p.created_at DESC, p.id DESC, r.sequence, r.id, a.position, a.id, "
         "b.decided_at, b.id"
     )

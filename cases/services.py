@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from cases.models import Case, CasePriority, CaseStatus
 from cases.subject import SUBJECT
+from core.db import unique_violated
 from core.errors import Conflict, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows import engine
@@ -35,12 +36,8 @@ def invalid_pk(pk: Any) -> str:
     return f'Invalid pk "{pk}" - object does not exist.'
 
 
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
-
-
 def _is_reference_clash(exc: IntegrityError) -> bool:
-    return _violated_constraint(exc) == REFERENCE_CONSTRAINT
+    return unique_violated(exc, Case, REFERENCE_CONSTRAINT)
 
 
 def _reference_taken(reference: str) -> ValidationFailed:

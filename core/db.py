@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connections, transaction
 
 from core.errors import Conflict
 
@@ -86,3 +86,15 @@ def service_atomic() -> transaction.Atomic:
     db = connections[DEFAULT_DB_ALIAS]
     joined = bool(db.atomic_blocks) and db.atomic_blocks[-1] is getattr(db, "request_atomic", None)
     return transaction.atomic(savepoint=not joined)
+
+
+def unique_violated(exc: IntegrityError, model: Any, constraint: str) -> bool:
+    """Whether `exc` is `model`'s unique constraint named `constraint` refusing a row:
+    PostgreSQL names it (psycopg's diagnostics), SQLite (`make run`) lists its columns."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if name is not None:
+        return bool(name == constraint)
+    (unique,) = [c for c in model._meta.constraints if c.name == constraint]
+    table = model._meta.db_table
+    columns = ", ".join(f"{table}.{model._meta.get_field(f).column}" for f in unique.fields)
+    return f"UNIQUE constraint failed: {columns}" in str(exc)

@@ -22,7 +22,7 @@ from approvals.models import (
 )
 from approvals.selectors import ChainPlan, transfer_chain_plan, transfer_get
 from approvals.services.common import invalid_pk
-from core.db import retry_on_deadlock, service_atomic
+from core.db import retry_on_deadlock, service_atomic, unique_violated
 from core.errors import Conflict, Forbidden, ValidationFailed
 from tenants.models import Tenant
 from workflows import engine
@@ -110,11 +110,15 @@ def transfer_create(
             )
     except IntegrityError as exc:
         # A concurrent create took the reference; the whole transaction rolled back.
-        if "transfer_reference_unique_per_tenant" not in str(exc):
+        if not is_reference_taken(exc):
             raise
         raise ValidationFailed(
             f"A transfer with reference '{reference}' already exists.", "unique", field="reference"
         ) from exc
+
+
+def is_reference_taken(exc: IntegrityError) -> bool:
+    return unique_violated(exc, Transfer, "transfer_reference_unique_per_tenant")
 
 
 def _create_and_start(

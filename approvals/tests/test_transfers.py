@@ -461,3 +461,28 @@ def test_a_workflow_without_steps_mid_chain_completes_when_reached(chain):
     assert run.finished_at is not None
     assert chain.approve(transfer_id).status_code == 200
     assert Transfer.objects.get(pk=transfer_id).status == "approved"
+
+
+def test_a_taken_reference_is_recognised_on_both_databases():
+    """`is_reference_taken` reads PostgreSQL's error (test_duplicate_reference_is_400) and
+    SQLite's, as sqlite3 really words it: on `make run` a duplicate was a 500."""
+    import sqlite3
+
+    from django.db import IntegrityError
+
+    from approvals.services.transfers import is_reference_taken
+
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        "CREATE TABLE approvals_transfer (tenant_id int, reference text, "
+        "CONSTRAINT transfer_reference_unique_per_tenant UNIQUE (tenant_id, reference))"
+    )
+    db.execute("INSERT INTO approvals_transfer VALUES (1, 'R-1')")
+    with pytest.raises(sqlite3.IntegrityError) as refused:
+        db.execute("INSERT INTO approvals_transfer VALUES (1, 'R-1')")
+    assert is_reference_taken(IntegrityError(*refused.value.args))
+    db.execute("CREATE TABLE other (tenant_id int, reference text, UNIQUE (tenant_id, reference))")
+    db.execute("INSERT INTO other VALUES (1, 'R-1')")
+    with pytest.raises(sqlite3.IntegrityError) as elsewhere:
+        db.execute("INSERT INTO other VALUES (1, 'R-1')")
+    assert not is_reference_taken(IntegrityError(*elsewhere.value.args))
