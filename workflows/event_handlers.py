@@ -99,7 +99,11 @@ def handle_event(job: Job) -> None:
     event, status = job.payload["event"], str(job.payload.get("status", ""))
     # The webhook payload is read only for a tenant that subscribed to the event: most
     # events of most tenants go to no webhook (a query instead of three or four).
-    subscription_ids = webhook_delivery.subscribers(tenant_id, event)
+    memo = jobs.batch_memo()  # once per event name for a batch of one tenant's events
+    key = ("webhook subscribers", tenant_id, event)
+    if key not in memo:
+        memo[key] = webhook_delivery.subscribers(tenant_id, event)
+    subscription_ids = memo[key]
     if subscription_ids:
         described = describe(tenant_id, job.payload)
         if described is None:  # its object is gone: nothing to tell anyone

@@ -314,3 +314,19 @@ def test_without_a_subscriber_an_event_reads_no_webhook_payload(tenant, chain, m
     assert "task.created" in {event for event, _ in counted}
     assert described == []  # no run completed; task.created has no subscriber
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_batch_of_events_reads_the_tenants_subscribers_once_per_event(tenant, chain, monkeypatch):
+    """Three transfers' `task.created` events run in one batch (one tenant, one transaction):
+    the subscriptions are read once for them, and each still makes its delivery."""
+    from workflows import webhook_delivery
+
+    reads = []
+    real = webhook_delivery.subscribers
+    monkeypatch.setattr(webhook_delivery, "subscribers", lambda *a: reads.append(a) or real(*a))
+    subscribe(tenant, "https://example.test/hook", events=["task.created"])
+    for n in range(3):
+        chain.create(f"BM-{n}")
+    drain()
+    assert reads == [(tenant.pk, "task.created")]
+    assert WebhookDelivery.objects.filter(event="task.created").count() == 3
