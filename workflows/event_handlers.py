@@ -28,6 +28,7 @@ from accounts.models import NotificationKind
 from workflows import metrics, notifications, webhook_delivery
 from workflows.engine import events, jobs
 from workflows.engine.assignment import NOTIFY_JOB
+from workflows.engine.batches import batch_memo
 from workflows.engine.human import awaited_by
 from workflows.engine.retry import RetryPolicy
 from workflows.engine.subjects import describe_subjects
@@ -99,7 +100,7 @@ def handle_event(job: Job) -> None:
     event, status = job.payload["event"], str(job.payload.get("status", ""))
     # The webhook payload is read only for a tenant that subscribed to the event: most
     # events of most tenants go to no webhook (a query instead of three or four).
-    memo = jobs.batch_memo()  # once per event name for a batch of one tenant's events
+    memo = batch_memo()  # once per event name for a batch of one tenant's events
     key = ("webhook subscribers", tenant_id, event)
     if key not in memo:
         memo[key] = webhook_delivery.subscribers(tenant_id, event)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from functools import cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 
 from core.db import request_transaction
 from core.db_router import REPLICA_DB_ALIAS, reading_from_replica, replica_configured
@@ -65,4 +66,19 @@ class TenantScopedMixin:
             raise NotFound("Not found.")
 
     def _path_object_exists(self, pk: Any) -> bool:
-        return self.path_model.objects.for_tenant(self.tenant).filter(pk=pk).exists()
+        # One hand-written statement (prepared once per connection), not an ORM query built
+        # on every command; an id no bigint holds names nothing (as the ORM answers).
+        if not isinstance(pk, int):
+            return bool(self.path_model.objects.for_tenant(self.tenant).filter(pk=pk).exists())
+        if not 0 < pk < 2**63:
+            return False
+        with connections[router.db_for_read(self.path_model)].cursor() as cursor:
+            cursor.execute(_exists_sql(self.path_model), [self.tenant.pk, pk])
+            return cursor.fetchone() is not None
+
+
+@cache
+def _exists_sql(model: Any) -> str:
+    qn = connection.ops.quote_name
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    return f"SELECT 1 FROM {table} WHERE tenant_id = %s AND {pk} = %s"  # noqa: S608

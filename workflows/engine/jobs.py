@@ -28,9 +28,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +40,7 @@ from django.utils import timezone
 
 from core import partitions
 from core.tenancy import set_db_context
+from workflows.engine.batches import memo_for_the_batch
 from workflows.engine.retry import DEFAULT, RetryPolicy
 from workflows.models import Job, JobStatus
 from workflows.models.jobs import LIVE_STATUSES
@@ -59,25 +58,6 @@ class JobKind:
 
 
 _kinds: dict[str, JobKind] = {}
-_batch_memo: ContextVar[dict[Any, Any] | None] = ContextVar("job_batch_memo", default=None)
-
-
-def batch_memo() -> dict[Any, Any]:
-    """A dict the handlers of one transaction's jobs share (a tenant's batch): what one job
-    read and the next may reuse, as of the batch (e.g. the tenant's webhook subscribers, read
-    once for a batch of events instead of once per event). Outside a batch, an empty dict that
-    nothing else sees."""
-    memo = _batch_memo.get()
-    return {} if memo is None else memo
-
-
-@contextmanager
-def _memo_for_the_batch() -> Iterator[None]:
-    token = _batch_memo.set({})
-    try:
-        yield
-    finally:
-        _batch_memo.reset(token)
 
 
 def register_job(kind: str, handler: Handler, *, retry: RetryPolicy = DEFAULT) -> None:
@@ -266,7 +246,7 @@ def _run_together(jobs: list[Job], token: str, now: datetime) -> int:
     one that failed is recorded and the others run one by one."""
     failed: Job | None = None
     try:
-        with transaction.atomic(durable=True), _memo_for_the_batch():
+        with transaction.atomic(durable=True), memo_for_the_batch():
             set_db_context(tenant_id=jobs[0].tenant_id)
             for job in jobs:
                 failed = job
@@ -283,7 +263,7 @@ def _run_together(jobs: list[Job], token: str, now: datetime) -> int:
 
 def _run_one(job: Job, token: str, now: datetime) -> int:
     try:
-        with transaction.atomic(durable=True), _memo_for_the_batch():
+        with transaction.atomic(durable=True), memo_for_the_batch():
             set_db_context(tenant_id=job.tenant_id)
             _kinds[job.kind].handler(job)
             if _finish([job.pk], token) != 1:
