@@ -89,7 +89,6 @@ class TransferList:
     ordered = True  # for Django's paginator: a stable order
 
     def __init__(self, tenant: Tenant, user: Any, filters: dict[str, Any]) -> None:
-        self.tenant_id = tenant.pk
         where: list[str] = ["t.tenant_id = %s"]
         params: list[Any] = [tenant.pk]
         for field, column in _FILTER_COLUMNS:
@@ -116,7 +115,7 @@ class TransferList:
             return []
         return _with_chains(
             _with_chains_sql(f"{self.where} {_NEWEST_FIRST} LIMIT %s OFFSET %s"),
-            [*self.params, stop - start, start, self.tenant_id],
+            [*self.params, stop - start, start],
         )
 
 
@@ -146,7 +145,7 @@ def transfer_with_chain(*, tenant: Tenant, transfer_id: int) -> tuple[Transfer, 
     """One transfer (with its group's name) and its chain, in one query, as the list reads a
     page's: what the detail shows and a command answers with."""
     found = _with_chains(
-        _with_chains_sql("t.tenant_id = %s AND t.id = %s"), [tenant.pk, transfer_id, tenant.pk]
+        _with_chains_sql("t.tenant_id = %s AND t.id = %s"), [tenant.pk, transfer_id]
     )
     if not found:
         raise NotFound("Not found.")
@@ -253,9 +252,10 @@ def _count_sql(where: str) -> str:
 
 @engine.cached
 def _with_chains_sql(page: str) -> str:
-    """The transfers whose ids `page` selects (a condition on `t`, maybe ordered and limited;
-    the last parameter is the tenant again), with their groups' names, runs, active steps and
-    decided ballots, in the page's order."""
+    """The transfers `page` selects (a condition on `t`, maybe ordered and limited: the page is
+    read whole in that subquery, which a generic plan cannot turn into a hash of the tenant's
+    every transfer), with their groups' names, runs, active steps and decided ballots, in the
+    page's order."""
     qn, columns = engine.qn, engine.columns
     transfer, group = qn(Transfer._meta.db_table), qn(SecurityGroup._meta.db_table)
     run, step_run = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
@@ -296,11 +296,10 @@ def _with_chains_sql(page: str) -> str:
     return (
         f"SELECT {columns(Transfer, 't')}, g.name, {columns(WorkflowRun, 'r')}, "  # noqa: S608
         f"{columns(StepRun, 'a')}, {columns(TaskBallot, 'b')}, {step_of} "
-        f"FROM (SELECT t.id, t.created_at FROM {transfer} t WHERE {page}) p "
-        f"JOIN {transfer} t ON t.tenant_id = %s AND t.id = p.id "
+        f"FROM (SELECT {columns(Transfer, 't')} FROM {transfer} t WHERE {page}) t "
         f"JOIN {group} g ON g.tenant_id = t.tenant_id AND g.id = t.security_group_id "
         f"{joins}"
-        "ORDER BY p.created_at DESC, p.id DESC, r.sequence, r.id, a.position, a.id, "
+        "ORDER BY t.created_at DESC, t.id DESC, r.sequence, r.id, a.position, a.id, "
         "b.decided_at, b.id"
     )
 
