@@ -214,3 +214,52 @@ def test_prepared_statements_outlive_a_rolled_back_transaction():
         cursor.execute("DEALLOCATE ALL")
     assert _prepared_runs(server_text) == []
     assert sql.execute(statement, [6])[0] == [(7,)]  # not the deallocated name: no error
+
+
+@pytest.mark.skipif(not sql.is_postgres(), reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db
+def test_the_orms_hot_reads_are_prepared_too(tenant):
+    """README (DB_SERVER_SIDE_BINDING, on by default): an ORM query run often enough on a
+    connection is prepared, as the engine's are, not planned again on every run."""
+    from django.db import connection
+
+    from tenants.models import Tenant
+
+    for _ in range(connection.connection.prepare_threshold + 1):
+        assert Tenant.objects.filter(pk=tenant.pk).values_list("slug", flat=True)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['SELECT "tenants_tenant"."slug" AS "slug" FROM "tenants_tenant" WHERE%'],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("0", False), ("1", True)])
+def test_server_side_binding_follows_its_setting(value, expected):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "DB_SERVER_SIDE_BINDING"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL="postgres://nobody@127.0.0.1:5432/none",
+    )
+    if value is not None:
+        env["DB_SERVER_SIDE_BINDING"] = value
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print('PROBE', settings.DATABASES['default']['OPTIONS'].get('server_side_binding'))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert f"PROBE {expected if expected else None}" in result.stdout, result.stderr[-2000:]
