@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection, router
+from django.db import connection, connections, router
 from django.db.models import Count, QuerySet
 
 from approvals.models import (
@@ -152,56 +152,42 @@ def transfer_with_chain(*, tenant: Tenant, transfer_id: int) -> tuple[Transfer, 
     return found[0]
 
 
-def _decision(
-    step_run_id: int, decision: str, user_id: int, acted_by_id: int | None, at: Any, comment: str
-) -> dict[str, Any]:
-    return {
-        "step": step_run_id,
-        "decision": decision,
-        # Who decided; a delegate decides a ballot that stays its holder's.
-        "decided_by": acted_by_id or user_id,
-        "on_behalf_of": user_id if acted_by_id else None,
-        "decided_at": at,
-        "comment": comment,
-    }
-
-
-def _chain_item(run: WorkflowRun, active: StepRun | None, decisions: list[dict]) -> dict:
-    return {
-        "id": run.pk,
-        "execution_order": run.sequence,
-        "workflow_template": run.workflow_id,
-        "workflow_template_code": run.workflow_code,
-        "workflow_template_name": run.workflow_name,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "current_step": (
-            {"id": active.pk, "name": active.name, "action": active.action} if active else None
-        ),
-        "decisions": decisions,
-    }
-
-
 def concrete_fields(model: Any) -> list[Any]:
     return list(model._meta.concrete_fields)
 
 
+# What a chain item shows of a run, its active step and a decided ballot (`_chain_item`).
+_RUN = (
+    "id",
+    "sequence",
+    "workflow_id",
+    "workflow_code",
+    "workflow_name",
+    "status",
+    "started_at",
+    "finished_at",
+)
+_STEP = ("id", "name", "action", "position")  # position: the order of a run's active steps
+_BALLOT = ("id", "decision", "user_id", "acted_by_id", "decided_at", "comment")
+
+
 def _with_chains(sql: str, params: list[Any]) -> list[tuple[Transfer, list[dict]]]:
     """The transfers `sql` (`_with_chains_sql`) selects, in its order, each with its chain: a
-    row per run, active step and decided ballot."""
-    rows, _ = engine.execute(sql, params, using=router.db_for_read(Transfer))
+    row per run, active step and decided ballot. Only the transfer becomes an instance; the
+    rest is read straight into the chain's dicts."""
+    using = router.db_for_read(Transfer)
+    db = connections[using]
+    rows, _ = engine.execute(sql, params, using=using)
     parts, at = [], 0
-    for model in (Transfer, SecurityGroup, WorkflowRun, StepRun, TaskBallot):
-        width = 1 if model is SecurityGroup else len(concrete_fields(model))
+    for width in (len(concrete_fields(Transfer)), 1, len(_RUN), len(_STEP), len(_BALLOT)):
         parts.append(slice(at, at + width))
         at += width
-    found: dict[int, tuple[Transfer, dict[int, tuple[WorkflowRun, StepRun | None, list]]]] = {}
+    found: dict[int, tuple[Transfer, dict[int, dict[str, Any]]]] = {}
     seen: set[int] = set()
     for row in rows:
         transfer_id = row[0]
         if transfer_id not in found:
-            transfer = engine.instance(Transfer, row[parts[0]])
+            transfer = engine.instance(Transfer, row[parts[0]], db)
             (group_name,) = row[parts[1]]
             transfer.security_group = engine.new(
                 SecurityGroup,
@@ -211,29 +197,51 @@ def _with_chains(sql: str, params: list[Any]) -> list[tuple[Transfer, list[dict]
             )
             found[transfer_id] = (transfer, {})
         runs = found[transfer_id][1]
-        run_values, step_values, ballot_values = row[parts[2]], row[parts[3]], row[parts[4]]
-        if run_values[0] is None:
+        run_id = row[parts[2].start]
+        if run_id is None:
             continue  # no run
-        if run_values[0] not in runs:
-            active = engine.instance(StepRun, step_values) if step_values[0] is not None else None
-            runs[run_values[0]] = (engine.instance(WorkflowRun, run_values), active, [])
-        if ballot_values[0] is not None and ballot_values[0] not in seen:  # once per active step
-            seen.add(ballot_values[0])
-            ballot = engine.instance(TaskBallot, ballot_values)
-            runs[run_values[0]][2].append(
-                _decision(
-                    row[at],  # the task's step run
-                    ballot.decision,
-                    ballot.user_id,
-                    ballot.acted_by_id,
-                    ballot.decided_at,
-                    ballot.comment,
-                )
+        if run_id not in runs:
+            step = row[parts[3]]
+            runs[run_id] = _chain_item(
+                engine.converted(WorkflowRun, _RUN, row[parts[2]], db),
+                step if step[0] is not None else None,
             )
-    return [
-        (transfer, [_chain_item(*item) for item in runs.values()])
-        for transfer, runs in found.values()
-    ]
+        ballot_id = row[parts[4].start]
+        if ballot_id is not None and ballot_id not in seen:  # once per active step
+            seen.add(ballot_id)
+            _, decision, user_id, acted_by_id, decided_at, comment = engine.converted(
+                TaskBallot, _BALLOT, row[parts[4]], db
+            )
+            runs[run_id]["decisions"].append(
+                {
+                    "step": row[at],  # the task's step run
+                    "decision": decision,
+                    # Who decided; a delegate decides a ballot that stays its holder's.
+                    "decided_by": acted_by_id or user_id,
+                    "on_behalf_of": user_id if acted_by_id else None,
+                    "decided_at": decided_at,
+                    "comment": comment,
+                }
+            )
+    return [(transfer, list(runs.values())) for transfer, runs in found.values()]
+
+
+def _chain_item(run: list[Any], active: tuple | None) -> dict:
+    pk, sequence, workflow_id, code, name, status, started_at, finished_at = run
+    return {
+        "id": pk,
+        "execution_order": sequence,
+        "workflow_template": workflow_id,
+        "workflow_template_code": code,
+        "workflow_template_name": name,
+        "status": status,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "current_step": (
+            {"id": active[0], "name": active[1], "action": active[2]} if active else None
+        ),
+        "decisions": [],
+    }
 
 
 # awaiting_me: a pending transfer with an open ballot of the user's on a pending task.
@@ -261,16 +269,19 @@ def _with_chains_sql(page: str) -> str:
     run, step_run = qn(WorkflowRun._meta.db_table), qn(StepRun._meta.db_table)
     task, ballot = qn(HumanTask._meta.db_table), qn(TaskBallot._meta.db_table)
     waiting, running = StepRunStatus.WAITING.value, StepRunStatus.RUNNING.value
+    run_columns = columns(WorkflowRun, "r", _RUN)
+    step_columns = columns(StepRun, "a", _STEP)
+    ballot_columns = columns(TaskBallot, "b", _BALLOT)
     # Runs, their active steps and decided ballots, each looked up by its index from the row
     # before (tenant first). On PostgreSQL as LATERAL subqueries that the planner may not pull
     # up (OFFSET 0): joined flat, a plan made while the tables were small hashed every task and
     # ballot of the tenant on each page, and a prepared statement kept it as they grew.
     run_on = "r.tenant_id = t.tenant_id AND r.subject_type = 'transfer' AND r.subject_id = t.id"
     active_on = (
-        f"a.tenant_id = r.tenant_id AND a.run_id = r.id AND a.status IN ('{waiting}', '{running}')"
+        f"a.tenant_id = t.tenant_id AND a.run_id = r.id AND a.status IN ('{waiting}', '{running}')"
     )
     decided_on = (
-        "k.tenant_id = r.tenant_id AND k.subject_type = 'transfer' AND k.subject_id = t.id "
+        "k.tenant_id = t.tenant_id AND k.subject_type = 'transfer' AND k.subject_id = t.id "
         "AND k.run_id = r.id"
     )
     task_ballots = (
@@ -280,11 +291,11 @@ def _with_chains_sql(page: str) -> str:
     if connection.vendor == "postgresql":
         step_of = "b.step_run_id"
         joins = (
-            f"LEFT JOIN LATERAL (SELECT {columns(WorkflowRun, 'r')} FROM {run} r "  # noqa: S608
+            f"LEFT JOIN LATERAL (SELECT {run_columns} FROM {run} r "  # noqa: S608
             f"WHERE {run_on} OFFSET 0) r ON true "
-            f"LEFT JOIN LATERAL (SELECT {columns(StepRun, 'a')} FROM {step_run} a "
+            f"LEFT JOIN LATERAL (SELECT {step_columns} FROM {step_run} a "
             f"WHERE {active_on} OFFSET 0) a ON true "
-            f"LEFT JOIN LATERAL (SELECT {columns(TaskBallot, 'b')}, k.step_run_id "
+            f"LEFT JOIN LATERAL (SELECT {ballot_columns}, k.step_run_id "
             f"FROM {task_ballots} WHERE {decided_on} OFFSET 0) b ON true "
         )
     else:  # SQLite (the embedded default): no LATERAL; it walks the indexes anyway
@@ -294,8 +305,8 @@ def _with_chains_sql(page: str) -> str:
             f"LEFT JOIN ({task_ballots}) ON {decided_on} "
         )
     return (
-        f"SELECT {columns(Transfer, 't')}, g.name, {columns(WorkflowRun, 'r')}, "  # noqa: S608
-        f"{columns(StepRun, 'a')}, {columns(TaskBallot, 'b')}, {step_of} "
+        f"SELECT {columns(Transfer, 't')}, g.name, {run_columns}, "  # noqa: S608
+        f"{step_columns}, {ballot_columns}, {step_of} "
         f"FROM (SELECT {columns(Transfer, 't')} FROM {transfer} t WHERE {page}) t "
         f"JOIN {group} g ON g.tenant_id = t.tenant_id AND g.id = t.security_group_id "
         f"{joins}"

@@ -311,3 +311,57 @@ def test_make_run_settings_do_show_the_debug_page(tmp_path):
     assert seen["unknown_url"] == {"status": 404, "debug_page": True}
     assert seen["console_page"] == {"status": 503, "debug_page": False}
     assert seen["bad_host"] == {"status": 400, "debug_page": True}
+
+
+MAIL_PROBE = r"""
+import json
+from django.conf import settings
+from django.core import mail
+from django.core.mail import EmailMessage
+print("PROBE " + json.dumps({
+    "backend": settings.EMAIL_BACKEND,
+    "host": settings.EMAIL_HOST,
+    "port": settings.EMAIL_PORT,
+    "class": type(mail.get_connection()).__module__,
+}))
+if settings.EMAIL_BACKEND == "core.mail.LogEmailBackend":
+    EmailMessage("Task opened: Review", "body", to=["ann@example.org"],
+                 headers={"X-Workflows-Notification": "task_opened"}).send()
+"""
+
+
+def test_production_mail_goes_to_email_host_or_is_logged_as_one_json_line(tmp_path):
+    """Production settings send notification mail over SMTP to EMAIL_HOST; without one, each
+    mail is a JSON log line naming who would have been told what, never a MIME dump among the
+    log lines (Django's console backend, the development default)."""
+    env = clean_env(
+        tmp_path / "var",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="example.org",
+        DATABASE_URL="postgres://app@db.invalid:5432/workflows",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+    )
+    env.pop("EMAIL_BACKEND", None)
+    env.pop("EMAIL_HOST", None)
+    args = [sys.executable, "-c", "import django\ndjango.setup()\n" + MAIL_PROBE]
+    unsent = run(args, env)
+    seen = probe(unsent)
+    assert seen["backend"] == "core.mail.LogEmailBackend", seen
+    output = unsent.stdout + unsent.stderr
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert [(line["logger"], line["to"], line["kind"]) for line in lines] == [
+        ("workflows.mail", ["ann@example.org"], "task_opened")
+    ], output
+    assert "Content-Type" not in output  # no MIME text anywhere
+
+    smtp = probe(run(args, {**env, "EMAIL_HOST": "mail.example.org", "EMAIL_PORT": "587"}))
+    assert (smtp["backend"], smtp["host"], smtp["port"], smtp["class"]) == (
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.org",
+        587,
+        "django.core.mail.backends.smtp",
+    )
+    refused = run(args, {**env, "EMAIL_PORT": "５８７"})  # fullwidth digits: not a port
+    assert refused.returncode != 0
+    assert "EMAIL_PORT must be a whole number" in refused.stderr

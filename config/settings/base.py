@@ -18,6 +18,15 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return int(value)
+
+
 # Never a key from the source: anyone could sign tokens with it. Without DJANGO_SECRET_KEY this
 # module (used as is by tools such as the benchmark) makes one per process, valid nowhere else;
 # local keeps one per install under var/, production refuses to start without its own.
@@ -302,7 +311,20 @@ WORKFLOWS_SWEEP_AFTER_SECONDS = float(os.environ.get("WORKFLOWS_SWEEP_AFTER_SECO
 WORKFLOWS_JOB_LEASE_SECONDS = float(os.environ.get("WORKFLOWS_JOB_LEASE_SECONDS", "300"))
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Notification mail: SMTP when EMAIL_HOST is set (Django's EMAIL_* settings, from the
+# environment); else printed to stdout here, and logged unsent with the production settings.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds: a hung server fails the job, retried
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workflows@localhost")
 # Where the console is served, for links in notification emails (`/inbox?task=ID`); empty:
 # the first of ALLOWED_HOSTS (https when SECURE_SSL_REDIRECT). `make run` sets it.

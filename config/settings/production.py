@@ -11,7 +11,14 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REST_FRAMEWORK, SPECTACULAR_SETTINGS, env_bool, logging_config
+from .base import (
+    DATABASES,
+    EMAIL_HOST,
+    REST_FRAMEWORK,
+    SPECTACULAR_SETTINGS,
+    env_bool,
+    logging_config,
+)
 
 
 def required_env(name: str, hint: str) -> str:
@@ -51,6 +58,11 @@ if not required_env("REDIS_URL", "redis://host:6379/0, shared by every process")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 DEBUG = False
+
+# Without a mail server, notification mails are logged, one JSON line each, not printed whole
+# among the log lines (core.mail).
+if not os.environ.get("EMAIL_BACKEND", "").strip() and not EMAIL_HOST:
+    EMAIL_BACKEND = "core.mail.LogEmailBackend"
 
 # TLS ends at the reverse proxy, which must set X-Forwarded-Proto (and strip a client's own).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

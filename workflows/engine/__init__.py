@@ -15,7 +15,8 @@ Extension seams (see README "Extending the engine"):
     register_action, register_step_kind, register_rule, register_subject,
     register_approver_resolver
 The unit of work: `UnitOfWork` (held writes, the transition log; `with uow.orm():`).
-SQL toolkit for an app's own hand-written reads: execute, cached, qn, new, instance, columns.
+SQL toolkit for an app's own hand-written reads: execute, cached, qn, new, instance, columns,
+converted.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from workflows.engine.registry import (
     register_action,
     registry,
 )
-from workflows.engine.rows import columns, instance, new
+from workflows.engine.rows import columns, converted, instance, new
 from workflows.engine.rules import ApprovalRule, Need, register_rule
 from workflows.engine.runner import apply_outcome, fail_step, retry_run
 from workflows.engine.runner import run_start_next as start_next_run
@@ -82,6 +83,7 @@ __all__ = [
     "cancel_runs",
     "claim_task",
     "columns",
+    "converted",
     "complete_step",
     "decide",
     "describe_subjects",

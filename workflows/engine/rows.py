@@ -36,24 +36,54 @@ def model_field(model: type[models.Model], name: str) -> models.Field:
     return cast(models.Field, model._meta.get_field(name))
 
 
+def _fields(model: type[models.Model], names: tuple[str, ...] | None) -> tuple[models.Field, ...]:
+    return concrete_fields(model) if names is None else tuple(model_field(model, n) for n in names)
+
+
 @cached
-def columns(model: type[models.Model], alias: str = "") -> str:
+def columns(
+    model: type[models.Model], alias: str = "", names: tuple[str, ...] | None = None
+) -> str:
+    """The model's columns (or those of the fields `names`, by name or attname) for a SELECT."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(f"{prefix}{qn(f.column)}" for f in concrete_fields(model))
+    return ", ".join(f"{prefix}{qn(f.column)}" for f in _fields(model, names))
 
 
 @cache
-def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[Any, list], ...]:
-    # What the ORM's compiler applies to each column (JSON parsing, SQLite datetimes, ...).
+def _conversions(
+    model: type[models.Model], vendor: str, names: tuple[str, ...] | None = None
+) -> tuple[tuple[int, Any, tuple[Any, ...]], ...]:
+    # What the ORM's compiler applies to a column (JSON parsing, SQLite datetimes, ...), for
+    # the columns that need it: (index, expression, converters). Most need nothing.
     table = model._meta.db_table
     out = []
-    for field in concrete_fields(model):
+    for index, field in enumerate(_fields(model, names)):
         expression = Col(table, field)
         found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
             connection
         )
-        out.append((expression, found))
+        if found:
+            out.append((index, expression, tuple(found)))
     return tuple(out)
+
+
+def _convert(conversions: Any, values: Sequence[Any], db: Any) -> list[Any]:
+    converted = list(values)
+    for index, expression, found in conversions:
+        value = converted[index]
+        for converter in found:
+            value = converter(value, expression, db)
+        converted[index] = value
+    return converted
+
+
+def converted(
+    model: type[models.Model], names: tuple[str, ...], values: Sequence[Any], db: Any = None
+) -> list[Any]:
+    """A row selected with `columns(model, alias, names)` as the ORM would give those fields'
+    values (`values_list`), without building an instance."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    return _convert(_conversions(model, db.vendor, names), values, db)
 
 
 @cache
@@ -78,14 +108,11 @@ def instance(model: type[models.Model], values: Sequence[Any], db: Any = None) -
     field descriptors would put them into a new instance). `db`: the default connection, if
     the caller has it."""
     db = db or connections[DEFAULT_DB_ALIAS]
-    converted = list(values)
-    for index, (expression, found) in enumerate(_converters(model, db.vendor)):
-        for converter in found:
-            converted[index] = converter(converted[index], expression, db)
+    row = _convert(_conversions(model, db.vendor), values, db)
     if not _plain_init(model):
-        return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+        return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), row)
     obj = model.__new__(model)
-    obj.__dict__.update(zip(_attnames(model), converted, strict=True))
+    obj.__dict__.update(zip(_attnames(model), row, strict=True))
     state = obj._state = ModelState()
     state.adding, state.db = False, DEFAULT_DB_ALIAS
     return obj

@@ -51,11 +51,16 @@ def test_column_converters_are_the_compilers(model):
     # `rows.instance` applies, per column, what the SQL compiler would.
     compiler = model.objects.all().query.get_compiler(DEFAULT_DB_ALIAS)
     expressions = [Col(model._meta.db_table, f) for f in model._meta.concrete_fields]
-    theirs = compiler.get_converters(expressions)
-    ours = rows._converters(model, connection.vendor)
-    for index, (expression, found) in enumerate(ours):
-        expected = theirs.get(index, ([], None))[0]
-        assert found == expected, expression.target.name
+    theirs = {index: found for index, (found, _) in compiler.get_converters(expressions).items()}
+    ours = {index: list(found) for index, _, found in rows._conversions(model, connection.vendor)}
+    assert ours == theirs
+    # A subset of the columns by name (`converted`): the same converters, at their positions.
+    names = tuple(f.attname for f in reversed(model._meta.concrete_fields))
+    width = len(names)
+    subset = {
+        index: list(found) for index, _, found in rows._conversions(model, connection.vendor, names)
+    }
+    assert subset == {width - 1 - index: found for index, found in theirs.items()}
 
 
 def test_init_signals_remember_a_sender_without_receivers():
