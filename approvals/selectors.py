@@ -141,6 +141,38 @@ def transfer_get(*, tenant: Tenant, transfer_id: int) -> Transfer:
         raise NotFound("Not found.") from exc
 
 
+def transfer_status(*, tenant_id: int, transfer_id: int) -> str | None:
+    """The transfer's status (None if not this tenant's): what a lost race's 409 names."""
+    rows, _ = engine.execute(_transfer_status_sql(), [tenant_id, transfer_id])
+    return rows[0][0] if rows else None
+
+
+@engine.cached
+def _transfer_status_sql() -> str:
+    table = engine.qn(Transfer._meta.db_table)
+    return f"SELECT status FROM {table} WHERE tenant_id = %s AND id = %s"  # noqa: S608
+
+
+def active_group_ids(*, tenant_id: int, user_id: int, limit: int = 2) -> list[int]:
+    """Up to `limit` active security groups the user belongs to, by id."""
+    rows, _ = engine.execute(_active_group_ids_sql(), [tenant_id, user_id, limit])
+    return [row[0] for row in rows]
+
+
+@engine.cached
+def _active_group_ids_sql() -> str:
+    member, group = (
+        engine.qn(SecurityGroupMember._meta.db_table),
+        engine.qn(SecurityGroup._meta.db_table),
+    )
+    return (
+        f"SELECT m.security_group_id FROM {member} m JOIN {group} g "  # noqa: S608
+        "ON g.tenant_id = m.tenant_id AND g.id = m.security_group_id "
+        "WHERE m.tenant_id = %s AND m.user_id = %s AND g.is_active "
+        "ORDER BY m.security_group_id LIMIT %s"
+    )
+
+
 def transfer_with_chain(*, tenant: Tenant, transfer_id: int) -> tuple[Transfer, list[dict]]:
     """One transfer (with its group's name) and its chain, in one query, as the list reads a
     page's: what the detail shows and a command answers with."""

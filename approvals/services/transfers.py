@@ -16,14 +16,19 @@ from accounts.models import Role
 from approvals import chain
 from approvals.chain import SUBJECT
 from approvals.models import (
-    SecurityGroupMember,
     Transfer,
     TransferStatus,
 )
-from approvals.selectors import ChainPlan, transfer_chain_plan, transfer_get
+from approvals.selectors import (
+    ChainPlan,
+    active_group_ids,
+    transfer_chain_plan,
+    transfer_get,
+    transfer_status,
+)
 from approvals.services.common import invalid_pk
 from core.db import retry_on_deadlock, service_atomic, unique_violated
-from core.errors import Conflict, Forbidden, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tenants.models import Tenant
 from workflows import engine
 from workflows.models import HumanTask, RunStatus
@@ -35,11 +40,7 @@ def _plan(
     """The group the transfer goes to (the caller's only active group by default), checked,
     with the chain of workflows it starts."""
     if security_group_id is None:
-        group_ids = list(
-            SecurityGroupMember.objects.for_tenant(tenant)
-            .filter(user=actor, security_group__is_active=True)
-            .values_list("security_group_id", flat=True)[:2]
-        )
+        group_ids = active_group_ids(tenant_id=tenant.pk, user_id=actor.pk)
         if len(group_ids) != 1:
             raise ValidationFailed(
                 "Required: you belong to "
@@ -180,10 +181,12 @@ def transfer_decide(
             action="approval",
             voter_id=actor.pk,
         )
-        if locked is None:
-            transfer = transfer_get(tenant=tenant, transfer_id=transfer_id)
-            if transfer.status != TransferStatus.PENDING:
-                raise Conflict(f"This transfer is already {transfer.status}.", "already_decided")
+        if locked is None:  # a lost race, most often: answered from one prepared read
+            status = transfer_status(tenant_id=tenant.pk, transfer_id=transfer_id)
+            if status is None:
+                raise NotFound("Not found.")
+            if status != TransferStatus.PENDING:
+                raise Conflict(f"This transfer is already {status}.", "already_decided")
             raise Conflict("Nothing is awaiting approval on this transfer.", "nothing_pending")
         log = engine.UnitOfWork(tenant.pk, actor, comment)
         task = engine.decide(

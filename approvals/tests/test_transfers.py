@@ -486,3 +486,44 @@ def test_a_taken_reference_is_recognised_on_both_databases():
     with pytest.raises(sqlite3.IntegrityError) as elsewhere:
         db.execute("INSERT INTO other VALUES (1, 'R-1')")
     assert not is_reference_taken(IntegrityError(*elsewhere.value.args))
+
+
+def test_a_decision_that_finds_nothing_to_decide_says_why(chain, tenant, make_user, client_for):
+    transfer_id = chain.create().json()["transfer"]["id"]
+    outsider = client_for(make_user(Role.SUPERVISOR, tenant=tenant))  # holds no ballot
+    assert outsider.post(f"{URL}{transfer_id}/approve/", {}, format="json").status_code == 403
+    for approver in (0, 0, 1):
+        assert chain.approve(transfer_id, approver=approver).status_code == 200
+    late = chain.approve(transfer_id, approver=1)
+    assert late.status_code == 409
+    assert late.json()["errors"]["detail"] == "This transfer is already approved."
+    assert Transfer.objects.get(pk=transfer_id).status == "approved"
+    missing = chain.approve(transfer_id + 1000)
+    assert missing.status_code == 404
+
+
+def test_without_a_group_the_transfer_goes_to_the_submitters_only_active_group(
+    chain, tenant, make_user
+):
+    body = {"transfer_type": "FAR", "reference": "D-1", "amount": "5.00", "currency": "EUR"}
+    made = chain.submitter_client.post(URL, body, format="json")
+    assert made.status_code == 201, made.json()
+    assert made.json()["transfer"]["security_group"] == chain.group.pk
+    inactive = SecurityGroupFactory(tenant=tenant, name="Old team", is_active=False)
+    SecurityGroupMemberFactory(security_group=inactive, user=chain.submitter)
+    again = chain.submitter_client.post(URL, {**body, "reference": "D-2"}, format="json")
+    assert again.status_code == 201, again.json()  # an inactive group does not count
+    second = SecurityGroupFactory(tenant=tenant, name="Treasury")
+    SecurityGroupMemberFactory(security_group=second, user=chain.submitter)
+    several = chain.submitter_client.post(URL, {**body, "reference": "D-3"}, format="json")
+    assert several.status_code == 400
+    assert several.json()["errors"]["security_group"] == [
+        "Required: you belong to several active security groups."
+    ]
+    outsider = chain.client_for(make_user(Role.AGENT, tenant=tenant))
+    none = outsider.post(URL, {**body, "reference": "D-4"}, format="json")
+    assert none.status_code == 400
+    assert none.json()["errors"]["security_group"] == [
+        "Required: you belong to no active security groups."
+    ]
+    assert set(Transfer.objects.values_list("reference", flat=True)) == {"D-1", "D-2"}

@@ -16,9 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 Timestamp = Callable[[datetime | None], str | None]
 
@@ -27,7 +28,24 @@ def iso_timestamps() -> Timestamp:
     """A function writing a timestamp exactly as DateTimeField() would now (None: None)."""
     zone = timezone.get_current_timezone() if settings.USE_TZ else None
     field = serializers.DateTimeField(**({"default_timezone": zone} if zone else {}))
-    return lambda value: None if value is None else field.to_representation(value)
+    output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if zone is None or not isinstance(output_format, str) or output_format.lower() != ISO_8601:
+        return lambda value: None if value is None else field.to_representation(value)
+
+    def write(value: datetime | None) -> str | None:
+        # What the field does with an aware value (every value the database gives), without
+        # its lookups per call; anything else goes through the field.
+        if value is None:
+            return None
+        if value.tzinfo is None or not isinstance(value, datetime):
+            return field.to_representation(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return field.to_representation(value)  # the field's own error
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write
 
 
 class RowRenderer:

@@ -68,7 +68,6 @@ def render_chain(
             **item,
             "started_at": _timestamp(item["started_at"]),
             "finished_at": _timestamp(item["finished_at"]),
-            "current_step": dict(item["current_step"]) if item["current_step"] else None,
             "decisions": [
                 {**decision, "decided_at": _timestamp(decision["decided_at"])}
                 for decision in item["decisions"]
