@@ -74,14 +74,3 @@ def notification_preferences(*, tenant: Tenant, user: User) -> dict[str, bool]:
         .first()
     )
     return {kind: True for kind in NotificationKind.values} | (row or {})
-
-
-def opted_out(tenant_id: int, kind: str, user_ids: Iterable[int]) -> set[int]:
-    """Which of `user_ids` turned `kind` off (one query)."""
-    if kind not in NotificationKind.values:
-        raise ValueError(f"Unknown notification kind {kind!r}.")
-    return set(
-        NotificationPreference.objects.filter(
-            tenant_id=tenant_id, user_id__in=list(user_ids), **{kind: False}
-        ).values_list("user_id", flat=True)
-    )

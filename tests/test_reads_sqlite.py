@@ -62,6 +62,18 @@ case = {"reference": "C-1", "title": "t"}
 assert admin.post("/api/cases/", case, format="json").status_code == 201
 dup = admin.post("/api/cases/", case, format="json")
 assert dup.status_code == 400 and "reference" in dup.json(), dup.content
+# The notification mails' reads (task with run, who is mailed: an IN list here, not an array).
+from workflows.engine.jobs import run_due
+from workflows.models import NotificationSent
+while run_due():  # the events' jobs, as make run's in-process poller runs them
+    pass
+mailed = set(NotificationSent.objects.filter(kind="task_opened").values_list("task_id", flat=True))
+assert {t["id"] for t in tasks} <= mailed, (mailed, tasks)
+# The default group (the submitter's only active one), read by hand-written SQL too.
+plain = {k: v for k, v in body.items() if k != "security_group"}
+made = agent.post("/api/approvals/transfers/", {**plain, "reference": "R-9"}, format="json")
+assert made.status_code == 201, made.content
+assert made.json()["transfer"]["security_group"] == group.pk, made.content
 print("SQLITE READS OK")
 """
 

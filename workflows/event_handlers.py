@@ -29,7 +29,7 @@ from workflows import metrics, notifications, webhook_delivery
 from workflows.engine import events, jobs
 from workflows.engine.assignment import NOTIFY_JOB
 from workflows.engine.batches import batch_memo
-from workflows.engine.human import awaited_by
+from workflows.engine.human import opened_task_audience
 from workflows.engine.retry import RetryPolicy
 from workflows.engine.subjects import describe_subjects
 from workflows.models import HumanTask, Job, WebhookDelivery, WorkflowRun
@@ -114,13 +114,10 @@ def handle_event(job: Job) -> None:
         for delivery_id in webhook_delivery.enqueue(tenant_id, event, data, key, subscription_ids):
             schedule_delivery(tenant_id, delivery_id)
     if event == "task.created":
-        task = (
-            HumanTask.objects.filter(tenant_id=tenant_id, step_run_id=job.payload["step_run_id"])
-            .only("id", "tenant_id", "step_run_id", "open_to_roles")
-            .first()
-        )
-        if task is not None:
-            notifications.notify(NotificationKind.TASK_OPENED, task.pk, awaited_by(task), tenant_id)
+        opened = opened_task_audience(tenant_id, int(job.payload["step_run_id"]))
+        if opened is not None:
+            task_id, audience = opened
+            notifications.notify(NotificationKind.TASK_OPENED, task_id, audience, tenant_id)
     metrics.count_event(event, status)  # last: a job that fails and runs again counts once
 
 

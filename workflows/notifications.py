@@ -25,12 +25,14 @@ from django.db import IntegrityError, connection, transaction
 from django.template import Context, Engine
 from django.utils import timezone
 
-from accounts.models import NotificationKind, User
-from accounts.selectors import delegates_of, opted_out
+from accounts.models import NotificationKind, NotificationPreference, User
+from accounts.selectors import delegates_of
 from core.tenancy import set_db_context
+from workflows.engine.rows import columns, concrete_fields, instance, new
+from workflows.engine.sql import cached, execute, is_postgres, qn
 from workflows.engine.subjects import describe_subjects
 from workflows.engine.templating import clean_header
-from workflows.models import HumanTask, NotificationSent, TaskStatus
+from workflows.models import HumanTask, NotificationSent, TaskStatus, WorkflowRun
 
 SUBJECT_MAX = 200
 # Summary fields that mean nothing to a reader (ids of people, the type already named).
@@ -147,6 +149,64 @@ def with_delegates(tenant_id: int, user_ids: set[int]) -> set[int]:
     return user_ids | set(delegates)
 
 
+def _pending_task(tenant_id: int, task_id: int) -> HumanTask | None:
+    """The task, with its run, if it is still pending (one statement)."""
+    rows, _ = execute(_pending_task_sql(), [tenant_id, task_id, TaskStatus.PENDING])
+    if not rows:
+        return None
+    width = len(concrete_fields(HumanTask))
+    task = instance(HumanTask, rows[0][:width])
+    task.run = instance(WorkflowRun, rows[0][width:])
+    return task
+
+
+@cached
+def _pending_task_sql() -> str:
+    tasks, runs = qn(HumanTask._meta.db_table), qn(WorkflowRun._meta.db_table)
+    return (
+        f"SELECT {columns(HumanTask, 'k')}, {columns(WorkflowRun, 'r')} FROM {tasks} k "  # noqa: S608
+        f"JOIN {runs} r ON r.tenant_id = k.tenant_id AND r.id = k.run_id "
+        "WHERE k.tenant_id = %s AND k.id = %s AND k.status = %s"
+    )
+
+
+def _recipients(
+    tenant_id: int, task_id: int, kind: str, occurrence: str, user_ids: list[int]
+) -> list[User]:
+    """Who of `user_ids` is mailed: this tenant's active people with an address, less who
+    turned `kind` off and who was mailed this (kind, occurrence) of the task (one statement)."""
+    if not user_ids:
+        return []
+    ids: list[Any] = [user_ids] if is_postgres() else list(user_ids)
+    rows, _ = execute(
+        _recipients_sql(kind, 0 if is_postgres() else len(user_ids)),
+        [tenant_id, *ids, task_id, kind, occurrence],
+    )
+    return [
+        new(User, pk=pk, tenant_id=tenant_id, email=email, full_name=full_name)
+        for pk, email, full_name in rows
+    ]
+
+
+@cached
+def _recipients_sql(kind: str, count: int) -> str:
+    # `count` placeholders for the ids on SQLite; PostgreSQL takes them as one array.
+    users, sent = qn(User._meta.db_table), qn(NotificationSent._meta.db_table)
+    preferences = qn(NotificationPreference._meta.db_table)
+    # A person with no preferences row gets every kind (see NotificationPreference).
+    turned_off = qn(NotificationPreference._meta.get_field(kind).column)
+    ids = "= ANY(%s)" if not count else f"IN ({', '.join(['%s'] * count)})"
+    return (
+        f"SELECT u.id, u.email, u.full_name FROM {users} u "  # noqa: S608
+        f"WHERE u.tenant_id = %s AND u.id {ids} AND u.is_active AND u.email <> '' "
+        f"AND NOT EXISTS (SELECT 1 FROM {sent} n WHERE n.tenant_id = u.tenant_id "
+        "AND n.task_id = %s AND n.user_id = u.id AND n.kind = %s AND n.occurrence = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {preferences} p WHERE p.tenant_id = u.tenant_id "
+        f"AND p.user_id = u.id AND NOT p.{turned_off}) "
+        "ORDER BY u.id"
+    )
+
+
 def notify(
     kind: str, task_id: int, user_ids: Iterable[int], tenant_id: int, *, occurrence: str = ""
 ) -> int:
@@ -168,25 +228,11 @@ def notify(
     with transaction.atomic():
         if own_transactions:
             set_db_context(tenant_id=tenant_id)
-        task = (
-            HumanTask.objects.filter(tenant_id=tenant_id, pk=task_id).select_related("run").first()
-        )
-        if task is None or task.status != TaskStatus.PENDING:
+        task = _pending_task(tenant_id, task_id)
+        if task is None:
             return 0
         wanted = sorted(with_delegates(tenant_id, asked))
-        done = set(
-            NotificationSent.objects.filter(
-                tenant_id=tenant_id, task_id=task_id, kind=kind, occurrence=occurrence
-            ).values_list("user_id", flat=True)
-        )
-        skip = done | opted_out(tenant_id, kind, wanted)
-        people = [
-            user
-            for user in User.objects.filter(tenant_id=tenant_id, pk__in=wanted, is_active=True)
-            .exclude(email="")
-            .order_by("pk")
-            if user.pk not in skip
-        ]
+        people = _recipients(tenant_id, task_id, kind, occurrence, wanted)
         if not people:
             return 0
         ref = (task.subject_type, task.subject_id)

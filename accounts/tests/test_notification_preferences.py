@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import selectors
 from accounts.models import NotificationPreference, Role
 
 pytestmark = pytest.mark.django_db
@@ -56,22 +55,6 @@ def test_unknown_kinds_and_non_booleans_are_400s_that_change_nothing(
 def test_a_list_body_is_a_400(client_for, make_user):
     response = client_for(make_user(Role.AGENT)).patch(URL, [1], format="json")
     assert response.status_code == 400
-
-
-def test_opted_out_answers_per_tenant_and_kind(
-    client_for, make_user, tenant, other_tenant, django_assert_num_queries
-):
-    quiet = make_user(Role.AGENT)
-    loud = make_user(Role.AGENT)
-    stranger = make_user(Role.AGENT, tenant=other_tenant)
-    client_for(quiet).patch(URL, {"task_opened": False}, format="json")
-    client_for(stranger).patch(URL, {"task_opened": False}, format="json")
-    with django_assert_num_queries(1):
-        assert selectors.opted_out(tenant.pk, "task_opened", [quiet.pk, loud.pk]) == {quiet.pk}
-    assert selectors.opted_out(tenant.pk, "task_escalated", [quiet.pk, loud.pk]) == set()
-    assert selectors.opted_out(tenant.pk, "task_opened", [stranger.pk]) == set()
-    with pytest.raises(ValueError, match="Unknown"):
-        selectors.opted_out(tenant.pk, "nope", [quiet.pk])
 
 
 def test_platform_staff_have_none(client_for, make_user):

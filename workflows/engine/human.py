@@ -9,7 +9,7 @@ from accounts.models import User
 from workflows.engine import ballots, inserts, timers
 from workflows.engine.rows import new, update
 from workflows.engine.rules import Need
-from workflows.engine.sql import Statement
+from workflows.engine.sql import Statement, cached, execute, qn
 from workflows.engine.uow import UnitOfWork
 from workflows.models import (
     HumanTask,
@@ -112,4 +112,29 @@ def awaited_by(task: HumanTask) -> list[int]:
         User.objects.filter(tenant_id=task.tenant_id, role__in=roles, is_active=True).values_list(
             "pk", flat=True
         )
+    )
+
+
+def opened_task_audience(tenant_id: int, step_run_id: int) -> tuple[int, list[int]] | None:
+    """The task `step_run_id` opened (its first, if several) and who it awaits (`awaited_by`),
+    in one statement for a vote: what "task.created" tells people about."""
+    rows, _ = execute(_opened_task_sql(), [tenant_id, step_run_id])
+    if not rows:
+        return None
+    task_id, open_to_roles = rows[0][0], rows[0][1]
+    holders = [row[2] for row in rows if row[2] is not None]
+    if not holders and open_to_roles:  # a form: open to roles, no ballots
+        task = new(HumanTask, pk=task_id, tenant_id=tenant_id, open_to_roles=open_to_roles)
+        holders = awaited_by(task)
+    return task_id, holders
+
+
+@cached
+def _opened_task_sql() -> str:
+    tasks, ballots_table = qn(HumanTask._meta.db_table), qn(TaskBallot._meta.db_table)
+    return (
+        f"SELECT k.id, k.open_to_roles, b.user_id FROM (SELECT id, tenant_id, open_to_roles "  # noqa: S608
+        f"FROM {tasks} WHERE tenant_id = %s AND step_run_id = %s ORDER BY id LIMIT 1) k "
+        f"LEFT JOIN {ballots_table} b ON b.tenant_id = k.tenant_id AND b.task_id = k.id "
+        "AND b.decision IS NULL ORDER BY b.user_id"
     )

@@ -221,7 +221,10 @@ def test_a_form_task_mails_the_people_of_its_roles(tenant, other_tenant, make_us
     inactive.save(update_fields=["is_active"])
     run = start(tenant, form_workflow(tenant))
     task = open_task(run)
-    assert event_handlers.awaited_by(task) != []
+    from workflows.engine.human import awaited_by, opened_task_audience
+
+    assert awaited_by(task) != []
+    assert opened_task_audience(tenant.pk, task.step_run_id) == (task.pk, awaited_by(task))
     mail.outbox.clear()
     drain()
     mailed = {m.to[0] for m in mail.outbox}

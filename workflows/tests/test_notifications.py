@@ -182,9 +182,9 @@ def test_queries_do_not_grow_with_the_people_beyond_one_insert_each(
     chain, task, make_user, django_assert_num_queries
 ):
     people = [*chain.approvers, *(make_user(Role.SUPERVISOR) for _ in range(3))]
-    # A savepoint around 6 reads (task, their delegates, already sent, opted out, users, the
+    # A savepoint around 4 reads (the task with its run, their delegates, who is mailed, the
     # subject), then a savepoint, the insert and its release per person.
-    with django_assert_num_queries(8 + 3 * len(people)):
+    with django_assert_num_queries(6 + 3 * len(people)):
         assert notify(task, people) == len(people)
 
 
