@@ -7,13 +7,16 @@
    a chain of three FAR workflows (one approval step each; the second excludes the previous
    deciders, as the demo's review does).
 3. Runs locust headless (bench/load/locustfile.py) for LOAD_SECONDS against the API, then the
-   same scenario against the ceiling (bench/load/ceiling.py), and prints the table.
+   same scenario against the ceiling (bench/load/ceiling.py), and prints the table. With
+   `--rounds N` the two alternate N times (pooled in the table, a ratio per round and their
+   median printed): on a shared machine one 30-second run of each can differ by half.
 4. With `--transfers N`: grows two more tenants to 1,000 transfers, then to N, by SQL copies
    (bench/inbox.py; 5 % pending), and measures the inbox and transfer-list p50 at both sizes.
 5. `make down` if it started `make up`.
 
     make load                                  # 8 users, 30 s per target
     make load ARGS="--transfers 100000"
+    make load ARGS="--rounds 3"                # the figures the README quotes
     LOAD_SECONDS=10 make load ARGS="--users 4"
 """
 
@@ -369,6 +372,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def pooled(results: list[dict]) -> dict:
+    """The rounds of one target as one run: their samples, counts, seconds and CPU added up."""
+    samples: dict[str, list] = {}
+    counts: dict[str, int] = {}
+    cpu: dict[str, float] = {}
+    seconds = 0.0
+    for result in results:
+        for name, rows in result["samples"].items():
+            samples.setdefault(name, []).extend(rows)
+        for key, value in result["counts"].items():
+            counts[key] = counts.get(key, 0) + value
+        seconds += result["clock"]["stop"] - result["clock"]["start"]
+        for role, spent in (result.get("cpu") or {}).items():
+            cpu[role] = cpu.get(role, 0.0) + spent
+    out = {"samples": samples, "counts": counts, "clock": {"start": 0.0, "stop": seconds}}
+    if all(result.get("cpu") for result in results):
+        out["cpu"] = cpu
+    return out
+
+
 def summarize(result: dict) -> dict:
     seconds = max(result["clock"]["stop"] - result["clock"]["start"], 1e-9)
     endpoints, statuses = {}, {}
@@ -524,9 +547,17 @@ def main() -> int:
     parser.add_argument("--transfers", type=int, default=0, help="then the 1,000 vs N read test")
     parser.add_argument("--requests", type=int, default=100, help="timed reads at each size")
     parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="engine and ceiling runs, alternating; the table pools them (median ratio printed)",
+    )
     args = parser.parse_args()
     if args.approvers < 2:
         parser.error("--approvers: at least 2 (the review excludes the first decider)")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     port = int(os.environ.get("LOAD_PORT", "8077"))
     base = f"http://127.0.0.1:{port}"
     url = load_database_url()
@@ -573,17 +604,32 @@ def main() -> int:
         def stats() -> None:
             analyze(url)
 
-        engine = summarize(
-            run_locust(base, "engine", identities, args.users, args.seconds, cpu, stats)
-        )
-        ceiling = None
-        if ceiling_mounted:
-            ceiling = summarize(
-                run_locust(base, "ceiling", identities, args.users, args.seconds, cpu, stats)
-            )
-        else:
+        targets = ["engine", "ceiling"] if ceiling_mounted else ["engine"]
+        runs: dict[str, list[dict]] = {target: [] for target in targets}
+        for round_number in range(args.rounds):
+            # Alternating which goes first: a machine that slows down (another tenant of the
+            # host, a checkpoint) weighs on both sides alike.
+            for target in targets if round_number % 2 == 0 else targets[::-1]:
+                if args.rounds > 1:
+                    say(f"  round {round_number + 1}/{args.rounds}: {target}")
+                runs[target].append(
+                    run_locust(base, target, identities, args.users, args.seconds, cpu, stats)
+                )
+        if not ceiling_mounted:
             say("load: no ceiling (the server was not started with WORKFLOWS_BENCH_CEILING=1)")
+        engine = summarize(pooled(runs["engine"]))
+        ceiling = summarize(pooled(runs["ceiling"])) if ceiling_mounted else None
         print_table(engine, ceiling)
+        if ceiling_mounted and args.rounds > 1:
+            ratios = [
+                summarize(e)["decisions_per_s"] / max(summarize(c)["decisions_per_s"], 1e-9)
+                for e, c in zip(runs["engine"], runs["ceiling"], strict=True)
+            ]
+            say(
+                "decisions/ceiling per round: "
+                + ", ".join(f"{r:.2f}" for r in ratios)
+                + f"; median {statistics.median(ratios):.2f}"
+            )
         if args.transfers:
             say("")
             say(

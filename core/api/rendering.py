@@ -10,7 +10,7 @@ OpenAPI schema documents; each use has a test that the two outputs are equal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
-from rest_framework.relations import PKOnlyObject
+from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
 Timestamp = Callable[[datetime | None], str | None]
@@ -48,6 +48,24 @@ def iso_timestamps() -> Timestamp:
     return write
 
 
+# Fields whose to_representation returns a value of this exact type unchanged (DRF's own
+# methods, not a subclass's): such a value is written as read.
+_PLAIN = {
+    serializers.CharField: "str",
+    serializers.IntegerField: "int",
+    serializers.BooleanField: "bool",
+}
+_FAST: dict[str, type | None] = {"str": str, "int": int, "bool": bool, "pk": None}
+_MISSING = object()
+
+
+def _plain_type(field: serializers.Field) -> type | None:
+    for base in _PLAIN:
+        if isinstance(field, base) and type(field).to_representation is base.to_representation:
+            return base
+    return None
+
+
 class RowRenderer:
     """`serializer_class(rows, many=True).data` for read-only output, its fields built once.
 
@@ -69,8 +87,12 @@ class RowRenderer:
                     kind = "method"
                 elif isinstance(field, serializers.DateTimeField):
                     kind = "timestamp"
-                else:
+                elif len(field.source_attrs) != 1:
                     kind = "field"
+                elif isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None:
+                    kind = "pk"
+                else:
+                    kind = _PLAIN.get(_plain_type(field), "field")
                 plan.append((name, kind, field))
             self._plan = plan
         return self._plan
@@ -87,6 +109,16 @@ class RowRenderer:
                 if kind == "method":
                     data[name] = methods[name](row, timestamp)
                     continue
+                if kind in _FAST and not isinstance(row, Mapping):
+                    # One attribute of a model row, read as the field would read it.
+                    attr = field.source_attrs[0]
+                    if kind == "pk":
+                        data[name] = row.serializable_value(attr)
+                        continue
+                    value = getattr(row, attr, _MISSING)
+                    if type(value) is _FAST[kind]:  # what to_representation gives back as is
+                        data[name] = value
+                        continue
                 try:  # as Serializer.to_representation does
                     value = field.get_attribute(row)
                 except SkipField:

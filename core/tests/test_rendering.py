@@ -47,3 +47,46 @@ def test_a_custom_output_format_goes_through_the_field(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": "%Y/%m/%d %H:%M"}
     value = datetime(2026, 12, 4, 16, 20, tzinfo=UTC)
     assert iso_timestamps()(value) == drf(value) == "2026/12/04 16:20"
+
+
+class Shouting(serializers.CharField):
+    def to_representation(self, value):
+        return str(value).upper()
+
+
+class UserRow(serializers.Serializer):
+    email = serializers.EmailField(read_only=True)
+    full_name = Shouting(read_only=True)  # its own to_representation: never read as is
+    role = serializers.ChoiceField(choices=["ADMIN", "AGENT"], read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    tenant = serializers.PrimaryKeyRelatedField(read_only=True)
+    tenant_name = serializers.CharField(source="tenant.name", read_only=True)  # dotted
+    display = serializers.CharField(source="get_full_name", read_only=True)  # a callable
+    created_at = serializers.DateTimeField(read_only=True)
+    label = serializers.SerializerMethodField()
+
+    def get_label(self, row):
+        return f"<{row.email}>"
+
+
+def test_row_renderer_writes_what_the_serializer_writes():
+    from accounts.models import Role, User
+    from core.api.rendering import RowRenderer
+    from tenants.models import Tenant
+
+    tenant = Tenant(pk=5, name="Acme", slug="acme")
+    rows = [
+        User(pk=1, email="ann@example.org", full_name="Ann", role=Role.ADMIN, tenant=tenant),
+        User(pk=2, email="bo@example.org", full_name="", role="AGENT", is_active=False),
+        User(pk=3, email="cy@example.org", full_name="Cy", role="AGENT", tenant=tenant),
+    ]
+    rows[2].created_at = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    rows[2].pk = 3  # an int, as read; a str id goes through the field
+    rows[1].id = "2"
+    expected = UserRow(rows, many=True).data
+    ours = RowRenderer(UserRow).render(rows, {"label": lambda row, _: f"<{row.email}>"})
+    assert ours == [dict(item) for item in expected]
+    assert [row["id"] for row in ours] == [1, 2, 3]  # "2" written as the field writes it
+    assert ours[0]["full_name"] == "ANN" and ours[0]["role"] == "ADMIN"
+    assert [row["tenant"] for row in ours] == [5, None, 5]
