@@ -203,6 +203,9 @@ _STEP = ("id", "name", "action", "position")  # position: the order of a run's a
 _BALLOT = ("id", "decision", "user_id", "acted_by_id", "decided_at", "comment")
 
 
+_GROUP = Transfer._meta.get_field("security_group")
+
+
 def _with_chains(sql: str, params: list[Any]) -> list[tuple[Transfer, list[dict]]]:
     """The transfers `sql` (`_with_chains_sql`) selects, in its order, each with its chain: a
     row per run, active step and decided ballot. Only the transfer becomes an instance; the
@@ -216,17 +219,18 @@ def _with_chains(sql: str, params: list[Any]) -> list[tuple[Transfer, list[dict]
         at += width
     found: dict[int, tuple[Transfer, dict[int, dict[str, Any]]]] = {}
     seen: set[int] = set()
+    groups: dict[int, SecurityGroup] = {}  # a page's transfers share a few groups
     for row in rows:
         transfer_id = row[0]
         if transfer_id not in found:
             transfer = engine.instance(Transfer, row[parts[0]], db)
-            (group_name,) = row[parts[1]]
-            transfer.security_group = engine.new(
-                SecurityGroup,
-                pk=transfer.security_group_id,
-                tenant_id=transfer.tenant_id,
-                name=group_name,
-            )
+            group_id = transfer.security_group_id
+            if group_id not in groups:
+                (group_name,) = row[parts[1]]
+                groups[group_id] = engine.new(
+                    SecurityGroup, pk=group_id, tenant_id=transfer.tenant_id, name=group_name
+                )
+            _GROUP.set_cached_value(transfer, groups[group_id])  # as select_related does
             found[transfer_id] = (transfer, {})
         runs = found[transfer_id][1]
         run_id = row[parts[2].start]

@@ -11,7 +11,7 @@ OpenAPI schema documents; each use has a test that the two outputs are equal."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,8 @@ from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 
 Timestamp = Callable[[datetime | None], str | None]
+_ZERO = timedelta(0)
+_UTC = {"UTC", "Etc/UTC", "Z", "Zulu", "GMT"}
 
 
 def iso_timestamps() -> Timestamp:
@@ -32,6 +34,8 @@ def iso_timestamps() -> Timestamp:
     if zone is None or not isinstance(output_format, str) or output_format.lower() != ISO_8601:
         return lambda value: None if value is None else field.to_representation(value)
 
+    utc = str(zone) in _UTC and datetime(2000, 1, 1, tzinfo=zone).utcoffset() == _ZERO
+
     def write(value: datetime | None) -> str | None:
         # What the field does with an aware value (every value the database gives), without
         # its lookups per call; anything else goes through the field.
@@ -39,6 +43,8 @@ def iso_timestamps() -> Timestamp:
             return None
         if value.tzinfo is None or not isinstance(value, datetime):
             return field.to_representation(value)
+        if utc and value.utcoffset() == _ZERO:  # what the database gives: no conversion
+            return value.replace(tzinfo=None).isoformat() + "Z"
         try:
             text = value.astimezone(zone).isoformat()
         except OverflowError:

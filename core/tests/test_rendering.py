@@ -17,6 +17,7 @@ VALUES = [
     datetime(2026, 12, 4, 16, 20, 59, 123456, tzinfo=UTC),
     datetime(2026, 12, 4, 16, 20, 59, tzinfo=timezone(timedelta(hours=5, minutes=30))),
     datetime(2026, 3, 29, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+    datetime(2026, 12, 4, 9, 0, 0, 5, tzinfo=zoneinfo.ZoneInfo("Europe/London")),  # offset 0
     datetime(2026, 12, 4, 16, 20, 59),  # naive: made aware in the current zone
     datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
 ]
@@ -28,7 +29,10 @@ def drf(value):
     return None if value is None else field.to_representation(value)
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
+ZONES = ["UTC", "Etc/UTC", "Europe/London", "Europe/Paris", "America/St_Johns"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
 @pytest.mark.parametrize("value", VALUES, ids=str)
 def test_iso_timestamps_write_what_the_field_writes(zone, value):
     with django_timezone.override(zoneinfo.ZoneInfo(zone)):
@@ -88,5 +92,6 @@ def test_row_renderer_writes_what_the_serializer_writes():
     ours = RowRenderer(UserRow).render(rows, {"label": lambda row, _: f"<{row.email}>"})
     assert ours == [dict(item) for item in expected]
     assert [row["id"] for row in ours] == [1, 2, 3]  # "2" written as the field writes it
-    assert ours[0]["full_name"] == "ANN" and ours[0]["role"] == "ADMIN"
+    assert ours[0]["full_name"] == "ANN"
+    assert ours[0]["role"] == "ADMIN"
     assert [row["tenant"] for row in ours] == [5, None, 5]
