@@ -46,7 +46,7 @@ def test_make_load_prints_the_table_with_no_server_errors(tmp_path):
     )
     try:
         done = subprocess.run(
-            ["make", "-s", "load", "ARGS=--users 3"],  # noqa: S607
+            ["make", "-s", "load", "ARGS=--users 3 --rounds 2"],  # noqa: S607
             cwd=BASE_DIR,
             env=env,
             capture_output=True,
@@ -61,6 +61,9 @@ def test_make_load_prints_the_table_with_no_server_errors(tmp_path):
         assert "engine errors (not 409): none; 5xx responses: 0" in out, out
         assert "ceiling errors (not 409): none; 5xx responses: 0" in out, out
         assert "decisions/ceiling:" in out, out
+        # Two rounds, alternating: a ratio each and their median.
+        assert re.search(r"round 2/2: ceiling\n  round 2/2: engine", out), out
+        assert re.search(r"decisions/ceiling per round: [\d.]+, [\d.]+; median [\d.]+", out), out
         # make down ran: nothing answers on the port any more.
         assert not answers(int(env["LOAD_PORT"]))
     finally:
@@ -74,3 +77,33 @@ def test_make_load_prints_the_table_with_no_server_errors(tmp_path):
 
         with Connection("amqp://guest:guest@127.0.0.1:5672//") as broker:
             broker.default_channel.queue_delete(env["CELERY_QUEUE"])
+
+
+def test_rounds_are_pooled_as_one_run():
+    from bench.load.run import pooled, summarize
+
+    def run(seconds, decisions, samples, cpu):
+        counts = {"completed": decisions // 3, "decisions": decisions, "lost_races": 1, "stuck": 0}
+        clock = {"start": 100.0, "stop": 100.0 + seconds}
+        return {"samples": samples, "counts": counts, "clock": clock, "cpu": cpu}
+
+    first = run(10, 30, {"approve": [[200, 10.0], [409, 5.0]]}, {"web": 0.3})
+    second = run(30, 90, {"approve": [[200, 30.0]], "list": [[200, 7.0]]}, {"web": 1.5})
+    both = summarize(pooled([first, second]))
+    assert both["decisions_per_s"] == 120 / 40
+    assert both["lost_races"] == 2
+    assert both["endpoints"]["approve"]["n"] == 3
+    assert both["endpoints"]["list"]["n"] == 1
+    assert both["statuses"] == {"200": 3, "409": 1}
+    assert both["cpu_ms_per_decision"] == {"web": 1000 * 1.8 / 120}
+    # A round without CPU figures (no process to read) leaves the pooled run without them.
+    assert summarize(pooled([first, {**second, "cpu": None}]))["cpu_ms_per_decision"] is None
+
+
+def test_cpu_is_counted_per_process_across_a_reconnect():
+    from bench.load.run import cpu_spent
+
+    start = {"web": {10: 5.0, 11: 2.0}, "database": {20: 7.0, 21: 9.0}}
+    # Backend 21 closed (CONN_MAX_AGE) and 22 opened in between; worker 11 kept working.
+    end = {"web": {10: 6.0, 11: 2.5}, "database": {20: 7.5, 22: 0.25}}
+    assert cpu_spent(start, end) == {"web": 1.5, "database": 0.75}

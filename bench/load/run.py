@@ -260,9 +260,9 @@ def _processes() -> dict[int, tuple[int, float, str]]:
     return found
 
 
-def cpu_by_role(up_pid: int | None, url: str) -> dict[str, float] | None:
+def cpu_by_role(up_pid: int | None, url: str) -> dict[str, dict[int, float]] | None:
     """CPU seconds so far of `make up`'s processes by role and of the load database's
-    PostgreSQL backends; None where /proc is not there."""
+    PostgreSQL backends, per process; None where /proc is not there."""
     if not Path("/proc/self/stat").exists() or up_pid is None:
         return None
     import psycopg
@@ -272,19 +272,29 @@ def cpu_by_role(up_pid: int | None, url: str) -> dict[str, float] | None:
     while frontier:  # make up's descendants
         mine |= frontier
         frontier = {pid for pid, (ppid, _, _) in processes.items() if ppid in frontier} - mine
-    totals = dict.fromkeys([role for role, _ in ROLES] + ["database"], 0.0)
+    totals: dict[str, dict[int, float]] = {role: {} for role, _ in ROLES}
     for pid in mine:
         for role, marker in ROLES:
             if marker in processes[pid][2]:
-                totals[role] += processes[pid][1]
+                totals[role][pid] = processes[pid][1]
                 break
     with psycopg.connect(url) as conn:
         backends = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND pid <> pg_backend_pid()"
         ).fetchall()
-    totals["database"] = sum(processes[pid][1] for (pid,) in backends if pid in processes)
+    totals["database"] = {pid: processes[pid][1] for (pid,) in backends if pid in processes}
     return totals
+
+
+def cpu_spent(start: dict[str, dict[int, float]], end: dict[str, dict[int, float]]) -> dict:
+    """CPU seconds by role between two `cpu_by_role` readings, process by process: one that
+    started in between counts whole, one that ended in between (a connection past
+    CONN_MAX_AGE, a recycled worker) is missing its share rather than subtracting its total."""
+    return {
+        role: sum(spent - start.get(role, {}).get(pid, 0.0) for pid, spent in pids.items())
+        for role, pids in end.items()
+    }
 
 
 def analyze(url: str) -> None:
@@ -363,7 +373,7 @@ def run_locust(
         result = json.loads(out.read_text())
         start, end = cpu_at_start.get("figures"), cpu and cpu()
         if start and end:
-            result["cpu"] = {role: end[role] - start[role] for role in end}
+            result["cpu"] = cpu_spent(start, end)
         return result
 
 
