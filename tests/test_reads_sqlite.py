@@ -36,6 +36,13 @@ decided = approver.post(f"/api/approvals/transfers/{ids[0]}/approve/", {}, forma
 assert decided.status_code == 200, decided.content
 answer = decided.json()["transfer"]
 assert answer["chain"][0]["decisions"][0]["decision"] == "approve"
+# Timestamps read from SQLite, written as DRF writes them (ISO 8601, UTC as Z).
+import re
+stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+first = answer["chain"][0]
+written = [answer["created_at"], first["started_at"], first["finished_at"],
+           first["decisions"][0]["decided_at"]]
+assert all(stamp.match(value) for value in written), written
 
 listed = approver.get("/api/approvals/transfers/?page_size=2").json()
 assert listed["count"] == 3 and listed["next"], listed
