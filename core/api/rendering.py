@@ -54,21 +54,20 @@ def iso_timestamps() -> Timestamp:
     return write
 
 
-# Fields whose to_representation returns a value of this exact type unchanged (DRF's own
-# methods, not a subclass's): such a value is written as read.
-_PLAIN = {
-    serializers.CharField: "str",
-    serializers.IntegerField: "int",
-    serializers.BooleanField: "bool",
+# Fields whose to_representation gives a value of this exact type back unchanged (DRF's own
+# method, not a subclass's): such a value is written as read.
+_PLAIN: dict[type[serializers.Field], type] = {
+    serializers.CharField: str,
+    serializers.IntegerField: int,
+    serializers.BooleanField: bool,
 }
-_FAST: dict[str, type | None] = {"str": str, "int": int, "bool": bool, "pk": None}
 _MISSING = object()
 
 
 def _plain_type(field: serializers.Field) -> type | None:
-    for base in _PLAIN:
+    for base, kind in _PLAIN.items():
         if isinstance(field, base) and type(field).to_representation is base.to_representation:
-            return base
+            return kind
     return None
 
 
@@ -81,14 +80,16 @@ class RowRenderer:
 
     def __init__(self, serializer_class: type[serializers.Serializer]) -> None:
         self.serializer_class = serializer_class
-        self._plan: list[tuple[str, str, serializers.Field]] | None = None
+        self._plan: list[tuple[str, str, serializers.Field, type | None]] | None = None
 
-    def plan(self) -> list[tuple[str, str, serializers.Field]]:
+    def plan(self) -> list[tuple[str, str, serializers.Field, type | None]]:
+        """(name, kind, field, the type a "plain" field writes as read) per output field."""
         if self._plan is None:  # on first use: the app registry is ready by then
             plan = []
             for name, field in self.serializer_class().fields.items():
                 if field.write_only:
                     continue
+                plain = None
                 if isinstance(field, serializers.SerializerMethodField):
                     kind = "method"
                 elif isinstance(field, serializers.DateTimeField):
@@ -98,8 +99,9 @@ class RowRenderer:
                 elif isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None:
                     kind = "pk"
                 else:
-                    kind = _PLAIN.get(_plain_type(field), "field")
-                plan.append((name, kind, field))
+                    plain = _plain_type(field)
+                    kind = "field" if plain is None else "plain"
+                plan.append((name, kind, field, plain))
             self._plan = plan
         return self._plan
 
@@ -111,18 +113,17 @@ class RowRenderer:
         out = []
         for row in rows:
             data: dict[str, Any] = {}
-            for name, kind, field in plan:
+            is_object = not isinstance(row, Mapping)  # DRF reads a mapping's keys instead
+            for name, kind, field, plain in plan:
                 if kind == "method":
                     data[name] = methods[name](row, timestamp)
                     continue
-                if kind in _FAST and not isinstance(row, Mapping):
-                    # One attribute of a model row, read as the field would read it.
-                    attr = field.source_attrs[0]
-                    if kind == "pk":
-                        data[name] = row.serializable_value(attr)
-                        continue
-                    value = getattr(row, attr, _MISSING)
-                    if type(value) is _FAST[kind]:  # what to_representation gives back as is
+                if is_object and kind == "pk":  # a foreign key's id, as PKOnlyObject reads it
+                    data[name] = row.serializable_value(field.source_attrs[0])
+                    continue
+                if is_object and plain is not None:
+                    value = getattr(row, field.source_attrs[0], _MISSING)
+                    if type(value) is plain:  # what to_representation gives back as is
                         data[name] = value
                         continue
                 try:  # as Serializer.to_representation does

@@ -107,9 +107,14 @@ def awaited_by(task: HumanTask) -> list[int]:
     users = list(ballots)
     if users or not task.open_to_roles:
         return users
-    roles = [role for role in task.open_to_roles.split(",") if role]
+    return _people_of_roles(task.tenant_id, task.open_to_roles)
+
+
+def _people_of_roles(tenant_id: int, open_to_roles: str) -> list[int]:
+    """The active people of a form's roles (`open_to_roles`: comma-separated)."""
+    roles = [role for role in open_to_roles.split(",") if role]
     return list(
-        User.objects.filter(tenant_id=task.tenant_id, role__in=roles, is_active=True).values_list(
+        User.objects.filter(tenant_id=tenant_id, role__in=roles, is_active=True).values_list(
             "pk", flat=True
         )
     )
@@ -124,8 +129,7 @@ def opened_task_audience(tenant_id: int, step_run_id: int) -> tuple[int, list[in
     task_id, open_to_roles = rows[0][0], rows[0][1]
     holders = [row[2] for row in rows if row[2] is not None]
     if not holders and open_to_roles:  # a form: open to roles, no ballots
-        task = new(HumanTask, pk=task_id, tenant_id=tenant_id, open_to_roles=open_to_roles)
-        holders = awaited_by(task)
+        holders = _people_of_roles(tenant_id, open_to_roles)
     return task_id, holders
 
 
